@@ -1,0 +1,1 @@
+"""Internal package shared by the keyword libraries; not a public API."""

@@ -1,0 +1,105 @@
+"""The one HTTP client of Nomad's API used by every library.
+
+Nomad's blocking queries (``?index=N&wait=Ns``, answered with ``X-Nomad-Index``)
+let waits return as soon as state changes instead of polling on a fixed sleep.
+python-nomad has no parameters for them, so this module speaks HTTP itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+DEFAULT_REQUEST_TIMEOUT = 30.0
+
+
+class NomadAPIError(Exception):
+    """Nomad answered with an error status; the message carries Nomad's own text."""
+
+    def __init__(self, method: str, path: str, status: int, body: str) -> None:
+        self.status = status
+        self.body = body.strip()
+        super().__init__(f"{method} {path} failed with HTTP {status}: {self.body}")
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """The answer of a blocking query: the data and the index to wait from next."""
+
+    data: Any
+    index: int
+
+
+class NomadClient:
+    """A thin client of one Nomad agent's HTTP API."""
+
+    def __init__(self, address: str, timeout: float = DEFAULT_REQUEST_TIMEOUT) -> None:
+        self.address = address.rstrip("/")
+        self.timeout = timeout
+        self._session = requests.Session()
+
+    def __repr__(self) -> str:
+        return f"NomadClient({self.address!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        timeout: float | None = None,
+    ) -> requests.Response:
+        url = f"{self.address}{path}"
+        response = self._session.request(
+            method,
+            url,
+            params=params,
+            data=None if body is None else json.dumps(body),
+            timeout=timeout or self.timeout,
+        )
+        if response.status_code >= 400:
+            raise NomadAPIError(method, path, response.status_code, response.text)
+        return response
+
+    def get(self, path: str, **params: Any) -> Any:
+        return _decode(self.request("GET", path, params=params or None))
+
+    def put(self, path: str, body: Any = None, **params: Any) -> Any:
+        return _decode(self.request("PUT", path, params=params or None, body=body))
+
+    def post(self, path: str, body: Any = None, **params: Any) -> Any:
+        return _decode(self.request("POST", path, params=params or None, body=body))
+
+    def delete(self, path: str, **params: Any) -> Any:
+        return _decode(self.request("DELETE", path, params=params or None))
+
+    def blocking_get(self, path: str, index: int = 0, wait: float = 5.0, **params: Any) -> Blocking:
+        """GET ``path`` once the data changes past ``index``, or after ``wait`` seconds."""
+        query = dict(params, index=index, wait=f"{max(int(wait * 1000), 1)}ms")
+        # Nomad adds up to wait/16 of jitter; allow for it and for a slow agent.
+        response = self.request("GET", path, params=query, timeout=wait * 1.2 + self.timeout)
+        return Blocking(_decode(response), int(response.headers.get("X-Nomad-Index", index)))
+
+    def stream(self, path: str, timeout: float, **params: Any) -> Iterator[bytes]:
+        """Yield raw chunks of a streaming endpoint; read timeouts end the stream."""
+        url = f"{self.address}{path}"
+        with self._session.get(url, params=params, stream=True, timeout=(self.timeout, timeout)) as response:
+            if response.status_code >= 400:
+                raise NomadAPIError("GET", path, response.status_code, response.text)
+            yield from response.iter_content(chunk_size=65536)
+
+
+def _decode(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text

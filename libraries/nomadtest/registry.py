@@ -1,0 +1,98 @@
+"""What this run has started, who owns it, and which agent keywords talk to by default.
+
+Owners are Robot Framework test or suite long names. One registry serves every
+library in the process, so NomadJob and LogVerifier reach the agents that
+NomadServer started without calling each other's keywords.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .client import NomadClient
+
+
+@dataclass
+class Agent:
+    """One running ``nomad agent`` process and everything it was given."""
+
+    name: str
+    role: str  # "server", "client" or "server+client"
+    http_port: int
+    rpc_port: int
+    serf_port: int
+    run_dir: Path
+    config_path: Path
+    log_path: Path
+    process: subprocess.Popen | None
+    driver: str
+    # Where the driver keeps per-agent state (crunjar: bundles and crun root)
+    # and the cgroup parent of its containers; empty for other drivers.
+    driver_state_dir: Path | None = None
+    cgroup_parent: str = ""
+    owner: str = ""
+    client: NomadClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = NomadClient(self.address)
+
+    @property
+    def address(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.run_dir / "data"
+
+
+class Registry:
+    """Thread-safe record of the agents of this run, in start order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._agents: list[Agent] = []
+
+    def add(self, agent: Agent) -> None:
+        with self._lock:
+            self._agents.append(agent)
+
+    def remove(self, agent: Agent) -> None:
+        with self._lock:
+            if agent in self._agents:
+                self._agents.remove(agent)
+
+    def agents(self) -> list[Agent]:
+        with self._lock:
+            return list(self._agents)
+
+    def owned_by(self, owner: str) -> list[Agent]:
+        return [agent for agent in self.agents() if agent.owner == owner]
+
+    def find(self, name_or_agent: str | Agent | None = None) -> Agent:
+        """The agent named, or the most recently started one when no name is given."""
+        if isinstance(name_or_agent, Agent):
+            return name_or_agent
+        agents = self.agents()
+        if not agents:
+            raise RuntimeError("No Nomad agent is running: start one with 'Start Nomad Server' first.")
+        if name_or_agent in (None, ""):
+            return agents[-1]
+        for agent in agents:
+            if agent.name == name_or_agent:
+                return agent
+        names = ", ".join(agent.name for agent in agents)
+        raise RuntimeError(f"No Nomad agent named '{name_or_agent}'; running: {names}.")
+
+    def client(self, name_or_agent: str | Agent | None = None) -> NomadClient:
+        """The API client of the agent named, preferring a server for cluster-wide calls."""
+        return self.find(name_or_agent).client
+
+
+REGISTRY = Registry()
