@@ -1,0 +1,115 @@
+# Build and test entry points. Every test target depends on what it needs, so
+# `make test-e2e` or `make test-all` alone works on a fresh clone (as root).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV       := .venv
+PYTHON     := $(VENV)/bin/python
+RESULTS    := results
+GO         ?= go
+# NOMAD_BIN=/path/to/nomad uses an installed Nomad instead of building one.
+NOMAD_BIN  ?= $(CURDIR)/bin/nomad
+DRIVER_BIN := bin/plugins/nomad-driver-crunjar
+DRIVER_SRC := $(shell find driver -name '*.go' -not -path '*/testdata/*') driver/go.mod driver/go.sum
+JAR_APPS   := $(notdir $(wildcard jars/apps/*))
+JARS       := $(JAR_APPS:%=jars/build/%.jar)
+FIXTURES   := jars/build/broken/.stamp
+ROBOT_OPTS ?=
+PABOT_PROCESSES ?= 4
+
+export NOMAD_BIN
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+.PHONY: setup
+setup: venv deps nomad driver jars ## Everything the tests need: venv, host packages, Nomad, driver, JARs
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Python virtualenv with requirements.txt
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+.PHONY: deps
+deps: ## Install missing Debian packages (crun, JDK, iproute2) and prepare cgroups for crun
+	bash scripts/deps.sh
+
+.PHONY: doctor
+doctor: ## Check every prerequisite, one line each, with the fix for each failure
+	python3 scripts/hostcheck.py doctor --nomad "$(NOMAD_BIN)" --driver "$(DRIVER_BIN)"
+
+.PHONY: nomad
+nomad: ## Build bin/nomad from the Nomad module pinned in driver/go.mod (skipped with NOMAD_BIN=...)
+ifeq ($(NOMAD_BIN),$(CURDIR)/bin/nomad)
+nomad: bin/nomad
+bin/nomad: driver/go.mod
+	@mkdir -p bin
+	@echo "building Nomad $$(awk '$$1 == "github.com/hashicorp/nomad" {print $$2}' driver/go.mod) (a few minutes the first time)"
+	cd driver && $(GO) build -trimpath -o ../bin/nomad github.com/hashicorp/nomad
+	@touch $@
+else
+nomad:
+	@test -x "$(NOMAD_BIN)" || { echo "NOMAD_BIN=$(NOMAD_BIN) is not an executable"; exit 1; }
+endif
+
+.PHONY: driver
+driver: $(DRIVER_BIN) ## Build the crunjar driver plugin into bin/plugins/
+$(DRIVER_BIN): $(DRIVER_SRC)
+	@mkdir -p $(dir $@)
+	cd driver && $(GO) build -trimpath -o ../$(DRIVER_BIN) .
+
+.PHONY: jars
+jars: $(JARS) $(FIXTURES) ## Compile the test applications and generate broken fixtures into jars/build/
+# One directory per application under jars/apps/, its entry point in Main.java.
+.SECONDEXPANSION:
+jars/build/%.jar: $$(wildcard jars/apps/%/*.java) scripts/build-jar.sh
+	bash scripts/build-jar.sh $* $@
+$(FIXTURES): jars/build/hello.jar scripts/make-fixtures.sh
+	bash scripts/make-fixtures.sh jars/build/hello.jar $(dir $@)
+	@touch $@
+
+.PHONY: test-unit
+test-unit: venv deps ## pytest of utest/ and go test of driver/ (its harness tests need root, crun and a JDK)
+	@mkdir -p $(RESULTS)
+	@status=0; \
+	$(PYTHON) -m pytest utest --junitxml=$(RESULTS)/pytest.xml -q || status=1; \
+	(cd driver && $(GO) test -json ./... > ../$(RESULTS)/go-test.json) || status=1; \
+	python3 scripts/summarize.py --go $(RESULTS)/go-test.json --show-failures || status=1; \
+	exit $$status
+
+.PHONY: test-e2e
+test-e2e: setup ## Robot suites against a real Nomad, crunjar, crun and JVM, into results/
+	$(VENV)/bin/robot --outputdir $(RESULTS) --xunit xunit.xml $(ROBOT_OPTS) suites/
+
+.PHONY: test-e2e-parallel
+test-e2e-parallel: setup ## The same suites with pabot --processes $(PABOT_PROCESSES)
+	$(VENV)/bin/pabot --processes $(PABOT_PROCESSES) --outputdir $(RESULTS) --xunit xunit.xml $(ROBOT_OPTS) suites/
+
+.PHONY: test-all
+test-all: ## Unit tests, then the end-to-end suites; fails if either fails
+	@status=0; $(MAKE) --no-print-directory test-unit || status=1; \
+		$(MAKE) --no-print-directory test-e2e || status=1; exit $$status
+
+.PHONY: lint
+lint: venv ## robocop, ruff, gofmt and go vet
+	$(VENV)/bin/robocop check suites resources
+	$(VENV)/bin/robocop format --check suites resources
+	$(VENV)/bin/ruff check libraries utest scripts bench
+	$(VENV)/bin/ruff format --check libraries utest scripts bench
+	@test -z "$$(gofmt -l driver)" || { gofmt -l driver; exit 1; }
+	cd driver && $(GO) vet ./...
+
+.PHONY: docs
+docs: venv ## libdoc HTML of each keyword library into results/docs/
+	@mkdir -p $(RESULTS)/docs
+	for lib in libraries/*.py; do \
+		$(VENV)/bin/libdoc --pythonpath libraries $$lib $(RESULTS)/docs/$$(basename $$lib .py).html || exit 1; \
+	done
+
+.PHONY: clean
+clean: ## Remove build output and results (not the venv)
+	rm -rf bin jars/build $(RESULTS)
