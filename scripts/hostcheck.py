@@ -83,10 +83,15 @@ def fix_cgroups() -> int:
         return 0
     if os.geteuid() != 0:
         commands = " && ".join(fix_command(c) for c in layout.v2_controllers)
-        print(f"cgroups: controllers {layout.v2_controllers} in the hybrid v2 hierarchy block crun; as root run: {commands}")
+        print(
+            f"cgroups: controllers {layout.v2_controllers} in the hybrid v2 hierarchy block crun;"
+            f" as root run: {commands}"
+        )
         return 1
     for controller in layout.v2_controllers:
-        print(f"cgroups: moving {controller} from {layout.v2_mount} to its own v1 hierarchy, so crun can start containers")
+        print(
+            f"cgroups: moving {controller} from {layout.v2_mount} to its own v1 hierarchy, so crun can start containers"
+        )
         subprocess.run(["sh", "-c", fix_command(controller)], check=True)
     return 0
 
@@ -94,7 +99,9 @@ def fix_cgroups() -> int:
 def check_root() -> Check:
     if os.geteuid() == 0:
         return Check("root", True, "running as root")
-    return Check("root", False, f"running as uid {os.geteuid()}", "run the tests as root (crun and Nomad clients need it)")
+    return Check(
+        "root", False, f"running as uid {os.geteuid()}", "run the tests as root (crun and Nomad clients need it)"
+    )
 
 
 def check_cgroups() -> Check:
@@ -105,7 +112,8 @@ def check_cgroups() -> Check:
     return Check(
         "cgroups",
         False,
-        f"hybrid layout with controllers {', '.join(layout.v2_controllers)} in {layout.v2_mount}: crun refuses containers",
+        f"hybrid layout with controllers {', '.join(layout.v2_controllers)} in {layout.v2_mount}:"
+        " crun refuses containers",
         f"make deps (runs: {fixes})",
     )
 
@@ -135,7 +143,10 @@ def check_crun_container() -> Check:
     if result.returncode == 0:
         return Check("crun container", True, "started and ran /bin/true in a read-only container")
     return Check(
-        "crun container", False, f"crun exited {result.returncode}: {result.stderr.strip()}", "make deps, then make doctor"
+        "crun container",
+        False,
+        f"crun exited {result.returncode}: {result.stderr.strip()}",
+        "make deps, then make doctor",
     )
 
 
@@ -193,7 +204,9 @@ def check_jdks() -> list[Check]:
         if result.returncode == 0 and first_line:
             checks.append(Check("JDK", True, f"{first_line[0]} ({home})"))
         else:
-            checks.append(Check("JDK", False, f"{home}/bin/java -version failed: {result.stderr.strip()}", "reinstall it"))
+            checks.append(
+                Check("JDK", False, f"{home}/bin/java -version failed: {result.stderr.strip()}", "reinstall it")
+            )
     return checks
 
 
@@ -210,7 +223,9 @@ def check_executable(name: str, path: str, version_args: list[str], fix: str) ->
 def check_go() -> Check:
     go = shutil.which("go")
     if go is None:
-        return Check("go", False, "not found on PATH", "install Go 1.25 or newer (needed to build Nomad and the driver)")
+        return Check(
+            "go", False, "not found on PATH", "install Go 1.25 or newer (needed to build Nomad and the driver)"
+        )
     return Check("go", True, run([go, "version"]).stdout.strip())
 
 
@@ -225,7 +240,9 @@ def doctor(nomad: str, driver: str) -> int:
         check_executable("nomad", nomad, ["version"], "make nomad (or NOMAD_BIN=/path/to/nomad)"),
     ]
     driver_built = os.access(driver, os.X_OK)
-    checks.append(Check("crunjar driver", driver_built, driver if driver_built else f"{driver} is missing", "make driver"))
+    checks.append(
+        Check("crunjar driver", driver_built, driver if driver_built else f"{driver} is missing", "make driver")
+    )
     jars = sorted(Path("jars/build").glob("*.jar"))
     checks.append(
         Check("test JARs", bool(jars), f"{len(jars)} built in jars/build" if jars else "none built", "make jars")

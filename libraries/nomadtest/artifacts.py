@@ -1,0 +1,204 @@
+"""An HTTP artifact server on loopback with fault injection per path.
+
+Nomad clients download task artifacts with go-getter; the faults here are the
+ways real networks and servers let them down: a slow first byte, a thin pipe,
+a connection cut mid-body, a few failing requests before a good one, and a
+body that is not what the checksum promises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+CHUNK = 64 * 1024
+
+
+@dataclass
+class Fault:
+    """How the server misbehaves for one path; the defaults misbehave in no way."""
+
+    delay: float = 0.0
+    bandwidth: int = 0
+    drop_after: int | None = None
+    fail_first: int = 0
+    fail_status: int = HTTPStatus.SERVICE_UNAVAILABLE
+    wrong_content: bytes | None = None
+
+
+@dataclass
+class ServedRequest:
+    """One request as the server saw it and answered it."""
+
+    path: str
+    status: int
+    bytes_sent: int
+    complete: bool
+    started: float
+    duration: float
+
+
+@dataclass
+class _PathState:
+    fault: Fault = field(default_factory=Fault)
+    requests: int = 0
+
+
+class ArtifactHTTPServer:
+    """Serves files under ``root`` (and files added later) on 127.0.0.1."""
+
+    def __init__(self, root: Path, port: int = 0) -> None:
+        self.root = root.resolve()
+        self._lock = threading.Lock()
+        self._paths: dict[str, _PathState] = {}
+        self._log: list[ServedRequest] = []
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="artifact-server", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=10)
+
+    def set_fault(self, path: str, fault: Fault) -> None:
+        with self._lock:
+            self._paths[_normalise(path)] = _PathState(fault)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._paths.clear()
+
+    def requests(self, path: str | None = None) -> list[ServedRequest]:
+        with self._lock:
+            return [r for r in self._log if path is None or r.path == _normalise(path)]
+
+    def _next_request(self, path: str) -> tuple[Fault, int]:
+        with self._lock:
+            state = self._paths.setdefault(path, _PathState())
+            state.requests += 1
+            return state.fault, state.requests
+
+    def _record(self, served: ServedRequest) -> None:
+        with self._lock:
+            self._log.append(served)
+
+    def _file(self, path: str) -> Path | None:
+        candidate = (self.root / path).resolve()
+        if candidate.is_relative_to(self.root) and candidate.is_file():
+            return candidate
+        return None
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_HEAD(self) -> None:
+                self._serve(send_body=False)
+
+            def do_GET(self) -> None:
+                self._serve(send_body=True)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                """Requests are recorded by the server, not printed."""
+
+            def _serve(self, send_body: bool) -> None:
+                started = time.monotonic()
+                path = _normalise(urlsplit(self.path).path)
+                fault, number = server._next_request(path)
+                status, sent, complete = self._answer(path, fault, number, send_body)
+                server._record(ServedRequest(path, status, sent, complete, started, time.monotonic() - started))
+
+            def _answer(self, path: str, fault: Fault, number: int, send_body: bool) -> tuple[int, int, bool]:
+                if fault.delay:
+                    time.sleep(fault.delay)
+                if number <= fault.fail_first:
+                    self._send_error(fault.fail_status)
+                    return fault.fail_status, 0, True
+                file = server._file(path)
+                if file is None:
+                    self._send_error(HTTPStatus.NOT_FOUND)
+                    return HTTPStatus.NOT_FOUND, 0, True
+                size = len(fault.wrong_content) if fault.wrong_content is not None else file.stat().st_size
+                self.send_response(HTTPStatus.OK)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(size))
+                self.end_headers()
+                if not send_body:
+                    return HTTPStatus.OK, 0, True
+                return HTTPStatus.OK, *self._send_body(file, fault, size)
+
+            def _send_body(self, file: Path, fault: Fault, size: int) -> tuple[int, bool]:
+                limit = size if fault.drop_after is None else min(size, fault.drop_after)
+                sent = 0
+                try:
+                    with file.open("rb") as source:
+                        while sent < limit:
+                            if fault.wrong_content is not None:
+                                chunk = fault.wrong_content[sent : sent + min(CHUNK, limit - sent)]
+                            else:
+                                chunk = source.read(min(CHUNK, limit - sent))
+                            if not chunk:
+                                break
+                            self.wfile.write(chunk)
+                            sent += len(chunk)
+                            if fault.bandwidth:
+                                time.sleep(len(chunk) / fault.bandwidth)
+                except (BrokenPipeError, ConnectionResetError):
+                    return sent, False
+                if sent < size:
+                    # Cut the connection mid-body, as a failing network would.
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return sent, False
+                return sent, True
+
+            def _send_error(self, status: int) -> None:
+                body = f"{status} {HTTPStatus(status).phrase}\n".encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
+
+
+def _normalise(path: str) -> str:
+    return unquote(path).lstrip("/")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        for chunk in iter(lambda: source.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def copy_into(root: Path, source: Path, name: str | None = None) -> Path:
+    """Copy ``source`` into the served tree as ``name`` (default: its own name)."""
+    target = root / (name or source.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return target

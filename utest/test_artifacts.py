@@ -1,0 +1,78 @@
+import http.client
+import time
+from pathlib import Path
+
+import pytest
+from nomadtest.artifacts import ArtifactHTTPServer, Fault, copy_into, sha256_of
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    (tmp_path / "app.jar").write_bytes(b"x" * 200_000)
+    served = ArtifactHTTPServer(tmp_path)
+    served.start()
+    yield served
+    served.stop()
+
+
+def get(server: ArtifactHTTPServer, path: str) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("GET", "/" + path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def recorded(server: ArtifactHTTPServer, path: str, timeout: float = 5.0) -> list:
+    """The handler thread records a request after the client has seen its end."""
+    deadline = time.monotonic() + timeout
+    while not server.requests(path):
+        assert time.monotonic() < deadline, f"no request for {path} recorded"
+        time.sleep(0.01)
+    return server.requests(path)
+
+
+def test_serves_files_and_records_requests(server):
+    assert get(server, "app.jar") == (200, b"x" * 200_000)
+    [request] = server.requests("app.jar")
+    assert (request.status, request.bytes_sent, request.complete) == (200, 200_000, True)
+
+
+def test_unknown_path_is_404_and_paths_cannot_escape_the_root(server):
+    assert get(server, "missing.jar")[0] == 404
+    assert get(server, "../../etc/passwd")[0] == 404
+
+
+def test_first_requests_fail_then_succeed(server):
+    server.set_fault("app.jar", Fault(fail_first=2))
+    assert [get(server, "app.jar")[0] for _ in range(3)] == [503, 503, 200]
+
+
+def test_connection_dropped_after_n_bytes(server):
+    server.set_fault("app.jar", Fault(drop_after=1000))
+    with pytest.raises(http.client.IncompleteRead):
+        get(server, "app.jar")
+    [request] = recorded(server, "app.jar")
+    assert (request.bytes_sent, request.complete) == (1000, False)
+
+
+def test_wrong_content_keeps_the_length_of_what_it_serves(server):
+    server.set_fault("app.jar", Fault(wrong_content=b"not the jar"))
+    assert get(server, "app.jar") == (200, b"not the jar")
+
+
+def test_delay_and_bandwidth_slow_the_response(server):
+    server.set_fault("app.jar", Fault(delay=0.3, bandwidth=1_000_000))
+    started = time.monotonic()
+    assert get(server, "app.jar")[0] == 200
+    assert time.monotonic() - started >= 0.45
+
+
+def test_copy_into_and_checksum(tmp_path: Path):
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"abc")
+    copied = copy_into(tmp_path / "served", source, "nested/copy.bin")
+    assert copied.read_bytes() == b"abc"
+    assert sha256_of(copied) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
