@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// crunCLI runs crun subcommands against one state root.
+type crunCLI struct {
+	Path string
+	Root string
+}
+
+const crunTimeout = 60 * time.Second
+
+func (c *crunCLI) command(ctx context.Context, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, c.Path, append([]string{"--root", c.Root}, args...)...)
+}
+
+// run runs a crun subcommand, returning its output and an error that
+// carries crun's own message.
+func (c *crunCLI) run(args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), crunTimeout)
+	defer cancel()
+	cmd := c.command(ctx, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = strings.TrimSpace(stdout.String())
+		}
+		return stdout.Bytes(), fmt.Errorf("crun %s failed (%v): %s", args[0], err, msg)
+	}
+	return stdout.Bytes(), nil
+}
+
+// exists reports whether crun has state for the container.
+func (c *crunCLI) exists(id string) bool {
+	_, err := os.Stat(filepath.Join(c.Root, id))
+	return err == nil
+}
+
+// kill sends sig to the container's init process (the JVM).
+func (c *crunCLI) kill(id string, sig unix.Signal) error {
+	_, err := c.run("kill", id, strconv.Itoa(int(sig)))
+	return err
+}
+
+// delete removes the container, killing it first if it still runs.
+func (c *crunCLI) delete(id string) error {
+	if !c.exists(id) {
+		return nil
+	}
+	_, err := c.run("delete", "--force", id)
+	if err != nil && !c.exists(id) {
+		return nil
+	}
+	return err
+}
+
+// version returns the first line of `crun --version`.
+func (c *crunCLI) version() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), crunTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, c.Path, "--version").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("%s --version failed (%v): %s", c.Path, err, strings.TrimSpace(string(out)))
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	return strings.TrimSpace(strings.TrimPrefix(line, "crun version")), nil
+}
+
+// crunLogMessages returns the error and warning messages crun wrote to a
+// --log-format=json log file and whether any of them was a warning.
+func crunLogMessages(path string) (msgs []string, warnings bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		var entry struct {
+			Msg   string `json:"msg"`
+			Level string `json:"level"`
+		}
+		if json.Unmarshal([]byte(line), &entry) != nil {
+			msgs = append(msgs, line)
+			continue
+		}
+		switch entry.Level {
+		case "error", "fatal":
+			msgs = append(msgs, entry.Msg)
+		case "warning", "warn":
+			msgs = append(msgs, entry.Msg)
+			warnings = true
+		}
+	}
+	return msgs, warnings
+}

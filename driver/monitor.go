@@ -1,0 +1,237 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The monitor is this binary started as `nomad-driver-crunjar monitor <json>`.
+// It owns one container for its whole life, so tasks outlive the plugin and
+// the Nomad agent: it creates and starts the container with the log FIFOs as
+// the JVM's stdout/stderr, reaps the JVM as child subreaper to learn its
+// exact wait status, and leaves the result in <bundle>/exit.json.
+
+const (
+	monitorArg = "monitor"
+
+	// Files in a container's bundle directory.
+	bundleConfig     = "config.json"
+	bundleRootfs     = "rootfs"
+	bundleCrunLog    = "crun.log"
+	bundlePidFile    = "container.pid"
+	bundleExitFile   = "exit.json"
+	bundleMonitorLog = "monitor.log"
+
+	// statusFD is the pipe on which the monitor reports startup to the driver.
+	statusFD = 3
+
+	fifoOpenTimeout = 60 * time.Second
+)
+
+// monitorConfig is the monitor's command line argument.
+type monitorConfig struct {
+	Crun        string `json:"crun"`
+	Root        string `json:"root"`
+	Bundle      string `json:"bundle"`
+	ContainerID string `json:"id"`
+	Stdout      string `json:"stdout"`
+	Stderr      string `json:"stderr"`
+	Cgroup      string `json:"cgroup"`
+}
+
+// exitStatus is <bundle>/exit.json.
+type exitStatus struct {
+	ExitCode   int       `json:"exit_code"`
+	Signal     int       `json:"signal"`
+	OOMKilled  bool      `json:"oom_killed"`
+	FinishedAt time.Time `json:"finished_at"`
+	Error      string    `json:"error,omitempty"`
+}
+
+// runMonitor is the monitor's main; it returns the process exit code.
+func runMonitor(arg string) int {
+	status := os.NewFile(statusFD, "status")
+	report := func(msg string) {
+		if status != nil {
+			fmt.Fprintln(status, msg)
+			status.Close()
+			status = nil
+		}
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(os.Stderr, "crunjar monitor:", err)
+		report("failed: " + err.Error())
+		return 1
+	}
+
+	var cfg monitorConfig
+	if err := json.Unmarshal([]byte(arg), &cfg); err != nil {
+		return fail(fmt.Errorf("bad monitor config: %v", err))
+	}
+	// The driver may die at any time; its pipe and terminal must not take
+	// the monitor with it.
+	signal.Ignore(unix.SIGHUP, unix.SIGINT, unix.SIGPIPE)
+	// The JVM is forked by `crun create`, which exits; as subreaper the
+	// monitor inherits it and can wait4 it for its real exit status.
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return fail(fmt.Errorf("prctl(PR_SET_CHILD_SUBREAPER): %v", err))
+	}
+
+	pid, err := startContainer(&cfg)
+	if err != nil {
+		c := crunCLI{Path: cfg.Crun, Root: cfg.Root}
+		if derr := c.delete(cfg.ContainerID); derr != nil {
+			fmt.Fprintln(os.Stderr, "crunjar monitor: cleanup:", derr)
+		}
+		return fail(err)
+	}
+	report(fmt.Sprintf("started %d", pid))
+
+	st := waitContainer(pid)
+	if n, err := oomKillCount(cfg.Cgroup); err != nil {
+		fmt.Fprintln(os.Stderr, "crunjar monitor: reading OOM counter:", err)
+	} else {
+		st.OOMKilled = n > 0
+	}
+	st.FinishedAt = time.Now()
+	if err := writeExitStatus(cfg.Bundle, st); err != nil {
+		fmt.Fprintln(os.Stderr, "crunjar monitor:", err)
+		return 1
+	}
+	return 0
+}
+
+// startContainer runs `crun create` and `crun start` and returns the JVM's
+// host pid. The JVM writes straight into Nomad's log FIFOs.
+func startContainer(cfg *monitorConfig) (int, error) {
+	stdout, err := openOutput(cfg.Stdout)
+	if err != nil {
+		return 0, err
+	}
+	defer stdout.Close()
+	stderr, err := openOutput(cfg.Stderr)
+	if err != nil {
+		return 0, err
+	}
+	defer stderr.Close()
+
+	logPath := filepath.Join(cfg.Bundle, bundleCrunLog)
+	pidPath := filepath.Join(cfg.Bundle, bundlePidFile)
+	// --debug makes crun log warnings too; crun 1.8 only warns about
+	// unknown capabilities, and a task must not start without them.
+	create := exec.Command(cfg.Crun, "--root", cfg.Root, "--log", logPath, "--log-format", "json", "--debug",
+		"create", "--bundle", cfg.Bundle, "--pid-file", pidPath, cfg.ContainerID)
+	create.Stdout, create.Stderr = stdout, stderr
+	err = create.Run()
+	msgs, warned := crunLogMessages(logPath)
+	if err != nil {
+		return 0, fmt.Errorf("crun create failed (%v): %s", err, strings.Join(msgs, "; "))
+	}
+	if warned {
+		return 0, fmt.Errorf("crun create: %s", strings.Join(msgs, "; "))
+	}
+	data, err := os.ReadFile(pidPath)
+	if err != nil {
+		return 0, fmt.Errorf("crun create wrote no pid file: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("bad pid file %s: %q", pidPath, data)
+	}
+
+	start := exec.Command(cfg.Crun, "--root", cfg.Root, "--log", logPath, "--log-format", "json", "start", cfg.ContainerID)
+	if out, err := start.CombinedOutput(); err != nil {
+		msgs, _ := crunLogMessages(logPath)
+		return 0, fmt.Errorf("crun start failed (%v): %s %s", err, strings.TrimSpace(string(out)), strings.Join(msgs, "; "))
+	}
+	return pid, nil
+}
+
+// openOutput opens a log FIFO for writing. Opening a FIFO blocks until
+// Nomad's log collector has it open for reading, so this is bounded.
+func openOutput(path string) (*os.File, error) {
+	if path == "" {
+		path = os.DevNull
+	}
+	type result struct {
+		f   *os.File
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		ch <- result{f, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return nil, fmt.Errorf("opening task log %s: %v", path, r.err)
+		}
+		return r.f, nil
+	case <-time.After(fifoOpenTimeout):
+		return nil, fmt.Errorf("opening task log %s: no reader after %s", path, fifoOpenTimeout)
+	}
+}
+
+// waitContainer reaps children until the JVM is among them.
+func waitContainer(pid int) exitStatus {
+	for {
+		var ws unix.WaitStatus
+		wpid, err := unix.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return exitStatus{ExitCode: -1, Error: fmt.Sprintf("waiting for container process %d: %v", pid, err)}
+		}
+		if wpid != pid {
+			continue
+		}
+		if ws.Signaled() {
+			// Shells report death by signal N as 128+N; Nomad does too.
+			return exitStatus{ExitCode: 128 + int(ws.Signal()), Signal: int(ws.Signal())}
+		}
+		return exitStatus{ExitCode: ws.ExitStatus()}
+	}
+}
+
+// writeExitStatus writes exit.json atomically so readers never see half.
+func writeExitStatus(bundle string, st exitStatus) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(bundle, bundleExitFile+".tmp")
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return fmt.Errorf("writing exit status: %v", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(bundle, bundleExitFile)); err != nil {
+		return fmt.Errorf("writing exit status: %v", err)
+	}
+	return nil
+}
+
+// readExitStatus reads exit.json; ok is false when it does not exist yet.
+func readExitStatus(bundle string) (st exitStatus, ok bool, err error) {
+	data, err := os.ReadFile(filepath.Join(bundle, bundleExitFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return st, false, nil
+	}
+	if err != nil {
+		return st, false, err
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return st, false, fmt.Errorf("parsing %s: %v", bundleExitFile, err)
+	}
+	return st, true, nil
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// hostSystemDirs are bound read-only into every container; with an empty
+// rootfs they are all the JVM sees of the host.
+var hostSystemDirs = []string{"/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc"}
+
+// bindMount is a host path bound into the container.
+type bindMount struct {
+	Source, Destination string
+	ReadOnly            bool
+}
+
+// containerSpec is everything needed to write a task's OCI config.json.
+type containerSpec struct {
+	Args           []string
+	Env            []string
+	UID, GID       uint32
+	AdditionalGids []uint32
+	Caps           []string
+	JDKHome        string
+	AllocDir       string // shared alloc dir, mounted at /alloc
+	LocalDir       string // mounted at /local
+	SecretsDir     string // mounted at /secrets
+	Mounts         []bindMount
+	CgroupsPath    string
+	MemoryLimit    int64 // bytes; 0 means unlimited
+	MemoryReserve  int64 // bytes; 0 means none
+	CPUShares      uint64
+	CpusetCpus     string
+	NetNSPath      string // join this network namespace instead of the host's
+}
+
+// systemDirsPresent returns the hostSystemDirs that exist on this host.
+func systemDirsPresent() []string {
+	var out []string
+	for _, d := range hostSystemDirs {
+		if _, err := os.Stat(d); err == nil {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// underAny reports whether path is one of dirs or below one of them.
+func underAny(path string, dirs []string) bool {
+	for _, d := range dirs {
+		if path == d || strings.HasPrefix(path, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// buildSpec writes the OCI runtime spec for a task container.
+func buildSpec(cs *containerSpec, systemDirs []string) *specs.Spec {
+	roBind := []string{"rbind", "ro", "nosuid", "nodev"}
+	rwBind := []string{"rbind", "rw", "nosuid", "nodev"}
+
+	mounts := []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+		// The JVM sizes its heap and thread pools from the cgroup limits it
+		// finds here.
+		{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
+	}
+	for _, d := range systemDirs {
+		mounts = append(mounts, specs.Mount{Destination: d, Type: "bind", Source: d, Options: roBind})
+	}
+	mounts = append(mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777"}})
+	if cs.JDKHome != "" && !underAny(cs.JDKHome, systemDirs) {
+		mounts = append(mounts, specs.Mount{Destination: cs.JDKHome, Type: "bind", Source: cs.JDKHome, Options: roBind})
+	}
+	// The fingerprint's probe container has no task directories.
+	for _, m := range []struct{ dst, src string }{{"/alloc", cs.AllocDir}, {"/local", cs.LocalDir}, {"/secrets", cs.SecretsDir}} {
+		if m.src != "" {
+			mounts = append(mounts, specs.Mount{Destination: m.dst, Type: "bind", Source: m.src, Options: rwBind})
+		}
+	}
+	// Extra mounts may land inside the ones above, so parents go first.
+	extra := append([]bindMount(nil), cs.Mounts...)
+	sort.SliceStable(extra, func(i, j int) bool {
+		return strings.Count(extra[i].Destination, "/") < strings.Count(extra[j].Destination, "/")
+	})
+	for _, m := range extra {
+		opts := rwBind
+		if m.ReadOnly {
+			opts = roBind
+		}
+		mounts = append(mounts, specs.Mount{Destination: m.Destination, Type: "bind", Source: m.Source, Options: opts})
+	}
+
+	namespaces := []specs.LinuxNamespace{
+		{Type: specs.PIDNamespace},
+		{Type: specs.IPCNamespace},
+		{Type: specs.MountNamespace},
+		{Type: specs.UTSNamespace},
+	}
+	if cs.NetNSPath != "" {
+		namespaces = append(namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: cs.NetNSPath})
+	}
+
+	resources := &specs.LinuxResources{
+		Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
+	}
+	if cs.MemoryLimit > 0 {
+		limit := cs.MemoryLimit
+		// Swap equal to the limit means no swap: the task is OOM killed at
+		// its limit instead of paging.
+		resources.Memory = &specs.LinuxMemory{Limit: &limit, Swap: &limit}
+		if cs.MemoryReserve > 0 {
+			reserve := cs.MemoryReserve
+			resources.Memory.Reservation = &reserve
+		}
+	}
+	if cs.CPUShares > 0 || cs.CpusetCpus != "" {
+		resources.CPU = &specs.LinuxCPU{Cpus: cs.CpusetCpus}
+		if cs.CPUShares > 0 {
+			shares := cs.CPUShares
+			resources.CPU.Shares = &shares
+		}
+	}
+
+	caps := append([]string{}, cs.Caps...)
+	return &specs.Spec{
+		Version: "1.0.2",
+		Process: &specs.Process{
+			User: specs.User{UID: cs.UID, GID: cs.GID, AdditionalGids: cs.AdditionalGids},
+			Args: cs.Args,
+			Env:  cs.Env,
+			Cwd:  "/",
+			Capabilities: &specs.LinuxCapabilities{
+				Bounding:  caps,
+				Permitted: caps,
+				Effective: caps,
+			},
+			NoNewPrivileges: true,
+		},
+		Root:   &specs.Root{Path: "rootfs", Readonly: true},
+		Mounts: mounts,
+		Linux: &specs.Linux{
+			CgroupsPath: cs.CgroupsPath,
+			Resources:   resources,
+			Namespaces:  namespaces,
+			MaskedPaths: []string{
+				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+				"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+			},
+			ReadonlyPaths: []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
+		},
+	}
+}
+
+// taskPaths maps task config paths to host paths and container paths.
+type taskPaths struct {
+	TaskDir, AllocDir, LocalDir, SecretsDir string
+}
+
+// resolve maps a jar_path or class_path entry. Relative paths are relative
+// to the task directory, as with Nomad's java driver. Paths in /local,
+// /secrets and /alloc are already mounted; any other path needs a read-only
+// bind of host onto ctr.
+func (tp taskPaths) resolve(p string) (host, ctr string, needsMount bool) {
+	rel := !filepath.IsAbs(p)
+	ctr = filepath.Clean("/" + p)
+	for prefix, dir := range map[string]string{"/local": tp.LocalDir, "/secrets": tp.SecretsDir, "/alloc": tp.AllocDir} {
+		if ctr == prefix || strings.HasPrefix(ctr, prefix+"/") {
+			return filepath.Join(dir, strings.TrimPrefix(ctr, prefix)), ctr, false
+		}
+	}
+	if rel {
+		return filepath.Join(tp.TaskDir, ctr), ctr, true
+	}
+	return ctr, ctr, true
+}
