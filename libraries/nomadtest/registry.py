@@ -34,6 +34,10 @@ class Agent:
     driver_state_dir: Path | None = None
     cgroup_parent: str = ""
     owner: str = ""
+    # Agents started together by 'Start Nomad Cluster' share a cluster name; a lone agent has its own.
+    cluster: str = ""
+    # Unique over runs and pabot workers: names log copies and the crunjar cgroup parent.
+    uid: str = ""
     client: NomadClient = field(init=False)
 
     def __post_init__(self) -> None:
@@ -50,6 +54,18 @@ class Agent:
     @property
     def data_dir(self) -> Path:
         return self.run_dir / "data"
+
+    @property
+    def is_server(self) -> bool:
+        return "server" in self.role
+
+    @property
+    def is_client(self) -> bool:
+        return "client" in self.role
+
+    @property
+    def is_running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
 
 class Registry:

@@ -1,0 +1,70 @@
+"""Ownership of agents by tests and suites, and the library listener that enforces it.
+
+An agent belongs to the test that started it, or to the suite when it was
+started in a suite setup or teardown. When that test or suite ends, whatever it
+still owns is stopped, even if its teardown forgot or failed.
+
+Robot Framework delivers a library listener's events for the suites where the
+library is imported, and ``end_test``/``end_suite`` come after the teardowns.
+Owners are full names (``Suite.Sub.Test``), so at the end of a suite anything
+left by a descendant that did not report its own end is stopped too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from robot.api import logger
+from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
+
+OUTSIDE_ROBOT = "(outside Robot Framework)"
+
+
+def current_owner() -> str:
+    """The full name of the running test, or of the running suite outside tests."""
+    try:
+        builtin = BuiltIn()
+        suite = builtin.get_variable_value("${SUITE NAME}")
+        test = builtin.get_variable_value("${TEST NAME}")
+    except RobotNotRunningError:
+        return OUTSIDE_ROBOT
+    return f"{suite}.{test}" if test else str(suite)
+
+
+def owned_by(owner: str, candidate: str) -> bool:
+    """True when ``candidate`` is ``owner`` or a test or suite inside it."""
+    return candidate == owner or candidate.startswith(f"{owner}.")
+
+
+class OwnershipListener:
+    """Stops what an ending test or suite still owns.
+
+    ``release(owner)`` stops the agents of ``owner`` and its descendants and
+    returns (names stopped, problems met). Problems fail the test: a leaked
+    process or mount would otherwise break a later test in a confusing way.
+    """
+
+    ROBOT_LISTENER_API_VERSION = 3
+
+    def __init__(self, release: Callable[[str | None], tuple[list[str], list[str]]]) -> None:
+        self._release = release
+
+    def end_test(self, data, result) -> None:
+        stopped, problems = self._release(result.full_name)
+        if stopped:
+            logger.warn(
+                f"Test '{result.full_name}' left Nomad agent(s) running: {', '.join(stopped)}. "
+                "They were stopped by the NomadServer listener; stop them in the test teardown."
+            )
+        if problems:
+            result.status = "FAIL"
+            detail = "Cleanup of Nomad agents left by the test failed: " + "; ".join(problems)
+            result.message = f"{result.message}\n\n{detail}" if result.message else detail
+
+    def end_suite(self, data, result) -> None:
+        _, problems = self._release(result.full_name)
+        for problem in problems:
+            logger.error(f"Cleanup after suite '{result.full_name}': {problem}")
+
+    def close(self) -> None:
+        self._release(None)

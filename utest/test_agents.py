@@ -1,0 +1,94 @@
+"""Readiness decisions and ownership, without a real Nomad."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from types import SimpleNamespace
+
+import pytest
+from nomadtest import agents
+from nomadtest.listener import OUTSIDE_ROBOT, OwnershipListener, current_owner, owned_by
+from nomadtest.registry import Agent
+
+
+def node(status="ready", detected=True, healthy=True, when="2030-01-01T00:00:00.123456789Z", text="Healthy"):
+    info = {"Detected": detected, "Healthy": healthy, "HealthDescription": text, "UpdateTime": when}
+    return {"Name": "n", "Status": status, "Drivers": {"crunjar": info}}
+
+
+def test_parse_time_cuts_nanoseconds():
+    assert agents.parse_time("1970-01-01T00:00:01.123456789Z") == pytest.approx(1.123456)
+
+
+def test_node_ready_needs_status_detection_health_and_a_fresh_fingerprint():
+    since = agents.parse_time("2029-12-31T00:00:00Z")
+    assert agents.NodeView("n", since, node()).ready("crunjar")
+    assert not agents.NodeView("n", since, node(status="initializing")).ready("crunjar")
+    assert not agents.NodeView("n", since, node(healthy=False)).ready("crunjar")
+    assert not agents.NodeView("n", since, node(when="2029-01-01T00:00:00Z")).ready("crunjar")
+    assert not agents.NodeView("n", since, node()).ready("raw_exec")
+    assert not agents.NodeView("n", since).ready("crunjar")
+
+
+def test_node_descriptions_carry_the_driver_health_description():
+    view = agents.NodeView("n", 0, node(healthy=False, text="crun not found at /usr/bin/crun"))
+    assert view.describe("crunjar") == (
+        "node 'n': status ready; driver 'crunjar' detected=True healthy=False: crun not found at /usr/bin/crun"
+    )
+    assert "not fingerprinted (is its plugin in the plugin_dir?)" in view.describe("other")
+    assert agents.NodeView("n", 0).describe("crunjar") == "node 'n': not registered"
+
+
+def test_waiting_fails_at_once_when_the_agent_exits(tmp_path):
+    with open(tmp_path / "agent.log", "w") as log:
+        process = subprocess.Popen(["sh", "-c", "echo '==> Error starting agent: bad config'; exit 3"], stdout=log)
+        process.wait()
+    agent = Agent("a", "server+client", 1, 2, 3, tmp_path, tmp_path / "x", tmp_path / "agent.log", process, "crunjar")
+    started = time.monotonic()
+    with pytest.raises(
+        agents.AgentExitedError, match=r"exited with code 3 before it was ready\.\n==> Error starting agent: bad config"
+    ):
+        agents.wait_until_ready(agent, [agent], {"a": 0}, "crunjar", timeout=30)
+    assert time.monotonic() - started < 1
+
+
+def test_log_of_last_start_skips_earlier_runs(tmp_path):
+    log = tmp_path / "agent.log"
+    log.write_text(f"bind: address already in use\n\n{agents.RESTART_MARKER} at 10:00:00\nfine\n")
+    assert agents.log_of_last_start(log) == f"{agents.RESTART_MARKER} at 10:00:00\nfine\n"
+
+
+def test_owners_contain_their_tests_and_child_suites_only():
+    assert owned_by("Suites.A", "Suites.A")
+    assert owned_by("Suites.A", "Suites.A.Test One")
+    assert owned_by("Suites", "Suites.A.Test One")
+    assert not owned_by("Suites.A", "Suites.AB.Test")
+
+
+def test_owner_outside_robot():
+    assert current_owner() == OUTSIDE_ROBOT
+
+
+def test_listener_fails_a_test_whose_leftovers_could_not_be_cleaned():
+    released = []
+
+    def release(owner):
+        released.append(owner)
+        return ["nomad-1"], ["port 4646 is still in use (pid 1)"]
+
+    listener = OwnershipListener(release)
+    result = SimpleNamespace(full_name="S.T", status="PASS", message="")
+    listener.end_test(None, result)
+    assert released == ["S.T"]
+    assert result.status == "FAIL"
+    assert result.message == "Cleanup of Nomad agents left by the test failed: port 4646 is still in use (pid 1)"
+    listener.close()
+    assert released[-1] is None
+
+
+def test_listener_keeps_a_passing_test_passing_when_nothing_was_left():
+    listener = OwnershipListener(lambda owner: ([], []))
+    result = SimpleNamespace(full_name="S.T", status="PASS", message="")
+    listener.end_test(None, result)
+    assert result.status == "PASS"
