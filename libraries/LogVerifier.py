@@ -6,13 +6,14 @@ import html
 import re
 from datetime import timedelta
 
+from robot.api import logger
+from robot.api.deco import keyword
+from robotlibcore import DynamicCore
+
 from nomadtest import diff, forensics, jobs, logs, waits
 from nomadtest.client import NomadAPIError
 from nomadtest.registry import REGISTRY
 from nomadtest.timeouts import Deadline
-from robot.api import logger
-from robot.api.deco import keyword
-from robotlibcore import DynamicCore
 
 DEFAULT_TIMEOUT = timedelta(seconds=60)
 # Lines of the log quoted when an assertion about it fails.

@@ -6,14 +6,15 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from robot.api import logger
+from robot.api.deco import keyword
+from robotlibcore import DynamicCore
+
 from nomadtest import forensics, jobs, waits
 from nomadtest.client import NomadAPIError, NomadClient
 from nomadtest.listener import current_owner, owned_by
 from nomadtest.registry import REGISTRY, Agent
 from nomadtest.timeouts import Deadline
-from robot.api import logger
-from robot.api.deco import keyword
-from robotlibcore import DynamicCore
 
 DEFAULT_TIMEOUT = timedelta(seconds=60)
 # How long a test's or suite's leftover jobs get to stop when it ends.

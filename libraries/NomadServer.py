@@ -17,16 +17,17 @@ from typing import Any
 
 import psutil
 import requests
+from robot.api import logger
+from robot.api.deco import keyword
+from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
+from robotlibcore import DynamicCore
+
 from nomadtest import agents as agentlib
 from nomadtest import ports as portlib
 from nomadtest import processes, sweep
 from nomadtest.client import NomadAPIError
 from nomadtest.listener import OwnershipListener, current_owner, owned_by
 from nomadtest.registry import REGISTRY, Agent
-from robot.api import logger
-from robot.api.deco import keyword
-from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
-from robotlibcore import DynamicCore
 
 __version__ = "0.1.0"
 
@@ -208,6 +209,13 @@ class AgentManager:
         self.save_state()
         return started
 
+    def preferred_ports(self, preferred: dict[str, int]) -> portlib.AgentPorts:
+        unknown = set(preferred) - {"http", "rpc", "serf"}
+        if unknown:
+            raise ValueError(f"Unknown port name(s) {sorted(unknown)}: use http, rpc and serf.")
+        picked = self.pick_ports()
+        return portlib.AgentPorts(**{**vars(picked), **{name: int(port) for name, port in preferred.items()}})
+
     def start_with_retry(self, launch: Callable[[portlib.AgentPorts], Agent], first: portlib.AgentPorts | None = None):
         pending = [first] if first else []
 
@@ -351,6 +359,7 @@ class Lifecycle(_Component):
         plugin_config: dict[str, Any] | None = None,
         extra_hcl: str = "",
         config: dict[str, Any] | None = None,
+        ports: dict[str, int] | None = None,
         **overrides: Any,
     ) -> str:
         """Starts one ``nomad agent``, by default a server and client in one process, and waits until it is ready.
@@ -368,6 +377,9 @@ class Lifecycle(_Component):
           a client uses their RPC addresses, a server joins their Serf addresses.
         - ``plugin_config``: driver plugin settings merged over the library's.
         - ``extra_hcl``: raw HCL appended to the configuration.
+        - ``ports``: preferred ports for the first attempt, e.g. ``${{ {'http': 4646} }}``; the
+          others are picked free. When one is taken, Nomad fails to bind it, and the agent is
+          started again on new free ports (up to 3 attempts), as after any port race.
         - ``config`` and ``**overrides``: configuration settings such as ``datacenter``,
           ``region``, ``log_level``, ``node_class``, ``meta`` (dict), ``client_options`` (dict);
           in ``config``, ``server`` and ``client`` dicts are merged into those blocks (as
@@ -405,7 +417,8 @@ class Lifecycle(_Component):
         deadline = time.monotonic() + _seconds(timeout)
         started = time.time()
         agent = manager.start_with_retry(
-            lambda picked: manager.launch(settings, picked, current_owner(), cluster, plugin_config, deadline)
+            lambda picked: manager.launch(settings, picked, current_owner(), cluster, plugin_config, deadline),
+            manager.preferred_ports(ports) if ports else None,
         )
         nodes = {agent.name: started} if client else {}
         manager.wait_ready(agent, [agent], nodes, max(deadline - time.monotonic(), 0.1))
@@ -596,6 +609,37 @@ class Inspection(_Component):
         | Set Environment Variable | NOMAD_ADDR | ${address} |
         """
         return REGISTRY.find(agent).address
+
+    @keyword
+    def get_nomad_agent_info(self, agent: str | None = None) -> dict[str, Any]:
+        """Returns what the library knows of the agent, for checks on the host.
+
+        Keys: ``name``, ``role``, ``pid``, ``create_time``, ``address``, ``http_port``,
+        ``rpc_port``, ``serf_port``, ``run_dir``, ``config_path``, ``log_path``, ``driver``,
+        ``plugin_dir``, ``driver_state_dir`` and ``cgroup_parent`` (empty for drivers other than crunjar).
+
+        Example:
+        | ${info} = | `Get Nomad Agent Info` | |
+        | Directory Should Exist | ${info}[run_dir] | |
+        """
+        target = REGISTRY.find(agent)
+        return {
+            "name": target.name,
+            "role": target.role,
+            "pid": target.pid,
+            "create_time": processes.process_create_time(target.pid) if target.pid else None,
+            "address": target.address,
+            "http_port": target.http_port,
+            "rpc_port": target.rpc_port,
+            "serf_port": target.serf_port,
+            "run_dir": str(target.run_dir),
+            "config_path": str(target.config_path),
+            "log_path": str(target.log_path),
+            "driver": target.driver,
+            "plugin_dir": str(self.manager.plugin_dir),
+            "driver_state_dir": str(target.driver_state_dir or ""),
+            "cgroup_parent": target.cgroup_parent,
+        }
 
     @keyword
     def get_nomad_node(self, agent: str | None = None) -> dict[str, Any]:

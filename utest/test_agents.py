@@ -7,6 +7,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
+
 from nomadtest import agents
 from nomadtest.listener import OUTSIDE_ROBOT, OwnershipListener, current_owner, owned_by
 from nomadtest.registry import Agent
@@ -82,7 +83,7 @@ def test_listener_fails_a_test_whose_leftovers_could_not_be_cleaned():
     listener.end_test(None, result)
     assert released == ["S.T"]
     assert result.status == "FAIL"
-    assert result.message == "Cleanup of Nomad agents left by the test failed: port 4646 is still in use (pid 1)"
+    assert result.message == "Cleanup of Nomad agent(s) left by the test failed: port 4646 is still in use (pid 1)"
     listener.close()
     assert released[-1] is None
 

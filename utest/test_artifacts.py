@@ -3,6 +3,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from nomadtest.artifacts import ArtifactHTTPServer, Fault, copy_into, sha256_of
 
 

@@ -2,6 +2,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from nomadtest import jobs
 from nomadtest.client import NomadAPIError
 

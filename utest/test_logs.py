@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from nomadtest import logs
 from nomadtest.timeouts import Deadline
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import NOMAD_BIN, needs_nomad
+
 from nomadtest import ports
 from nomadtest.agents import (
     AgentExitedError,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import NOMAD_BIN, needs_nomad
+
 from nomadtest.agents import AgentSettings, render_config
 from nomadtest.ports import AgentPorts
 from nomadtest.templating import TemplateError, hcl, hcl_body, render

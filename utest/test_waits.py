@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from nomadtest import waits
 from nomadtest.client import Blocking, NomadAPIError
 from nomadtest.timeouts import Deadline

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,20 +63,7 @@ def _environment(search_path: list[Path]) -> jinja2.Environment:
     env = templating.environment(JOB_TEMPLATES_DIR)
     # User templates may extend or include the project's own job templates.
     env.loader = jinja2.FileSystemLoader([str(path) for path in search_path])
-    for name in ("hcl", "hcl_body"):
-        env.filters[name] = _strict(env.filters[name])
     return env
-
-
-def _strict(write: Callable[..., str]) -> Callable[..., str]:
-    """A filter that reports an undefined variable as such, not as a value it cannot write."""
-
-    def strict(value: Any, *args: Any) -> str:
-        if isinstance(value, jinja2.Undefined):
-            str(value)  # StrictUndefined raises UndefinedError naming the variable
-        return write(value, *args)
-
-    return strict
 
 
 def _load(template_or_file: str, templates_dir: Path) -> tuple[jinja2.Template, str]:

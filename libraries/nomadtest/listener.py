@@ -46,19 +46,22 @@ class OwnershipListener:
 
     ROBOT_LISTENER_API_VERSION = 3
 
-    def __init__(self, release: Callable[[str | None], tuple[list[str], list[str]]]) -> None:
+    def __init__(
+        self, release: Callable[[str | None], tuple[list[str], list[str]]], what: str = "Nomad agent(s)"
+    ) -> None:
         self._release = release
+        self._what = what
 
     def end_test(self, data, result) -> None:
         stopped, problems = self._release(result.full_name)
         if stopped:
             logger.warn(
-                f"Test '{result.full_name}' left Nomad agent(s) running: {', '.join(stopped)}. "
-                "They were stopped by the NomadServer listener; stop them in the test teardown."
+                f"Test '{result.full_name}' left {self._what} running: {', '.join(stopped)}. "
+                "They were stopped when the test ended; stop them in the test teardown."
             )
         if problems:
             result.status = "FAIL"
-            detail = "Cleanup of Nomad agents left by the test failed: " + "; ".join(problems)
+            detail = f"Cleanup of {self._what} left by the test failed: " + "; ".join(problems)
             result.message = f"{result.message}\n\n{detail}" if result.message else detail
 
     def end_suite(self, data, result) -> None:

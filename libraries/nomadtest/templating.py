@@ -26,6 +26,8 @@ class TemplateError(Exception):
 def hcl(value: Any, indent: int = 0) -> str:
     """``value`` as an HCL expression: bools, numbers, strings, lists and maps (as objects)."""
     pad = "  " * indent
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises an UndefinedError that names the missing variable
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

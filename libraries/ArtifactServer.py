@@ -1,0 +1,221 @@
+"""HTTP artifact servers on loopback, with fault injection per path, for Nomad ``artifact`` blocks."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+
+from robot.api import logger
+from robot.api.deco import keyword, library
+
+from nomadtest.artifacts import ArtifactHTTPServer, Fault, ServedRequest, copy_into, sha256_of
+from nomadtest.listener import OwnershipListener, current_owner, owned_by
+
+JARS_DIR = Path(__file__).resolve().parents[1] / "jars" / "build"
+
+
+class _Served:
+    def __init__(self, name: str, server: ArtifactHTTPServer, root: Path, owner: str) -> None:
+        self.name = name
+        self.server = server
+        self.root = root
+        self.owner = owner
+
+
+@library(scope="GLOBAL", auto_keywords=False)
+class ArtifactServer:
+    """Serves test artifacts over HTTP on 127.0.0.1, and misbehaves on request.
+
+    Each server serves a directory of its own, filled from ``jars/build/`` (the
+    test JARs and broken fixtures) plus files the test adds. Per path, it can
+    delay its answer, limit its bandwidth, drop the connection after N bytes,
+    fail the first N requests, or serve the wrong content; every request is
+    recorded, so a test can assert what Nomad fetched and how often.
+
+    A server belongs to the test that started it, or to the suite when started
+    in a suite setup; it is stopped when its owner ends, like Nomad agents.
+
+    | Start Artifact Server
+    | ${url}=    Get Artifact URL    hello.jar
+    | Set Artifact Fault    hello.jar    fail_first=2
+    | ${job}=    Submit Job    java-batch    artifact_url=${url}
+    | Artifact Should Have Been Requested    hello.jar    times=3
+    """
+
+    def __init__(self, jars_dir: str | None = None) -> None:
+        self.jars_dir = Path(jars_dir or os.environ.get("NOMAD_E2E_JARS", JARS_DIR))
+        self._servers: list[_Served] = []
+        self.ROBOT_LIBRARY_LISTENER = OwnershipListener(self._release, "artifact server(s)")
+
+    @keyword
+    def start_artifact_server(self, name: str = "artifacts", port: int = 0) -> str:
+        """Start an HTTP server on 127.0.0.1 serving a copy of the test JARs; returns its base URL.
+
+        ``port`` 0 picks a free port. Several servers may run at once under different names.
+
+        | ${base}=    Start Artifact Server
+        """
+        if any(served.name == name for served in self._servers):
+            raise RuntimeError(f"An artifact server named '{name}' is already running.")
+        root = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self._run_root()))
+        if self.jars_dir.is_dir():
+            shutil.copytree(self.jars_dir, root, dirs_exist_ok=True)
+        server = ArtifactHTTPServer(root, port)
+        server.start()
+        self._servers.append(_Served(name, server, root, current_owner()))
+        base = server.url("")
+        logger.info(f"Artifact server '{name}' serves {root} at {base}")
+        return base
+
+    @keyword
+    def stop_artifact_server(self, name: str = "artifacts") -> None:
+        """Stop the server and remove the directory it served."""
+        served = self._find(name)
+        self._servers.remove(served)
+        served.server.stop()
+        shutil.rmtree(served.root, ignore_errors=True)
+
+    @keyword
+    def get_artifact_url(self, path: str, server: str = "artifacts") -> str:
+        """The URL of ``path`` on the server (the file need not exist: a 404 is a valid test).
+
+        | ${url}=    Get Artifact URL    hello.jar
+        """
+        return self._find(server).server.url(path)
+
+    @keyword
+    def add_artifact(self, source: str, name: str | None = None, server: str = "artifacts") -> str:
+        """Copy the file ``source`` into the served tree as ``name``; returns its URL."""
+        target = copy_into(self._find(server).root, Path(source), name)
+        return self._find(server).server.url(str(target.relative_to(self._find(server).root)))
+
+    @keyword
+    def create_artifact(self, name: str, content: str = "", mode: str | None = None, server: str = "artifacts") -> str:
+        """Create the file ``name`` with text ``content`` (and octal ``mode``) in the served tree; returns its URL.
+
+        | ${url}=    Create Artifact    resource.txt    content=configuration value 42
+        """
+        served = self._find(server)
+        target = served.root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+        if mode:
+            target.chmod(int(mode, 8))
+        return served.server.url(name)
+
+    @keyword
+    def create_large_jar(self, name: str, size_mb: int, base_jar: str = "hello.jar", server: str = "artifacts") -> str:
+        """Create a runnable JAR of at least ``size_mb`` MiB: ``base_jar`` plus stored, incompressible padding.
+
+        Returns its URL. The padding is random bytes stored without compression, so
+        the download really moves ``size_mb`` MiB.
+
+        | ${url}=    Create Large Jar    big.jar    200
+        """
+        served = self._find(server)
+        target = served.root / name
+        shutil.copyfile(served.root / base_jar, target)
+        block = os.urandom(1 << 20)
+        with (
+            zipfile.ZipFile(target, "a", compression=zipfile.ZIP_STORED) as jar,
+            jar.open("padding.bin", "w", force_zip64=True) as padding,
+        ):
+            for index in range(size_mb):
+                # Vary each MiB so no layer of the stack can deduplicate it.
+                padding.write(hashlib.sha256(index.to_bytes(8, "big")).digest() + block[32:])
+        return served.server.url(name)
+
+    @keyword
+    def get_artifact_checksum(self, path: str, server: str = "artifacts") -> str:
+        """The ``sha256:<hex>`` checksum of a served file, as Nomad's artifact ``checksum`` option takes it."""
+        return f"sha256:{sha256_of(self._find(server).root / path)}"
+
+    @keyword
+    def set_artifact_fault(
+        self,
+        path: str,
+        delay: timedelta = timedelta(0),
+        bandwidth: int = 0,
+        drop_after: int | None = None,
+        fail_first: int = 0,
+        fail_status: int = 503,
+        wrong_content: str | None = None,
+        server: str = "artifacts",
+    ) -> None:
+        """Make the server misbehave for ``path`` from now on; replaces an earlier fault of that path.
+
+        - ``delay``: wait this long before answering
+        - ``bandwidth``: send at most this many bytes per second
+        - ``drop_after``: cut the connection after this many body bytes
+        - ``fail_first``: answer the first N requests with ``fail_status``
+        - ``wrong_content``: serve this text instead of the file
+
+        | Set Artifact Fault    hello.jar    delay=30s
+        | Set Artifact Fault    hello.jar    fail_first=2    fail_status=500
+        """
+        content = wrong_content.encode() if wrong_content is not None else None
+        fault = Fault(delay.total_seconds(), bandwidth, drop_after, fail_first, fail_status, content)
+        self._find(server).server.set_fault(path, fault)
+
+    @keyword
+    def clear_artifact_faults(self, server: str = "artifacts") -> None:
+        """Serve every path normally again."""
+        self._find(server).server.clear_faults()
+
+    @keyword
+    def get_artifact_requests(self, path: str | None = None, server: str = "artifacts") -> list[dict]:
+        """The requests served (for ``path``, or all), oldest first, as dicts.
+
+        Keys: ``path``, ``status``, ``bytes_sent``, ``complete``, ``duration`` (seconds).
+        """
+        return [_as_dict(request) for request in self._find(server).server.requests(path)]
+
+    @keyword
+    def artifact_should_have_been_requested(
+        self, path: str, times: int | None = None, status: int | None = None, server: str = "artifacts"
+    ) -> None:
+        """Fail unless ``path`` was requested (exactly ``times`` times, when given; with ``status``, when given).
+
+        | Artifact Should Have Been Requested    hello.jar    times=3
+        """
+        requests = [_as_dict(r) for r in self._find(server).server.requests(path)]
+        matching = [r for r in requests if status is None or r["status"] == status]
+        seen = ", ".join(f"{r['status']} ({r['bytes_sent']} bytes)" for r in requests) or "none"
+        if (times is None and not matching) or (times is not None and len(matching) != times):
+            wanted = f"{times} time(s)" if times is not None else "at least once"
+            with_status = f" with status {status}" if status is not None else ""
+            raise AssertionError(f"Expected {path} to be requested {wanted}{with_status}; requests seen: {seen}.")
+
+    def _find(self, name: str) -> _Served:
+        for served in self._servers:
+            if served.name == name:
+                return served
+        running = ", ".join(s.name for s in self._servers) or "none"
+        raise RuntimeError(f"No artifact server named '{name}' (running: {running}); start one first.")
+
+    def _release(self, owner: str | None) -> tuple[list[str], list[str]]:
+        released = [s for s in self._servers if owner is None or owned_by(owner, s.owner)]
+        for served in released:
+            self.stop_artifact_server(served.name)
+        return [served.name for served in released], []
+
+    @staticmethod
+    def _run_root() -> str:
+        root = Path(os.environ.get("NOMAD_E2E_RUN_ROOT", "/tmp/nomad-e2e")) / "artifacts"
+        root.mkdir(parents=True, exist_ok=True)
+        return str(root)
+
+
+def _as_dict(request: ServedRequest) -> dict:
+    return {
+        "path": request.path,
+        "status": request.status,
+        "bytes_sent": request.bytes_sent,
+        "complete": request.complete,
+        "duration": round(request.duration, 3),
+    }

@@ -1,0 +1,77 @@
+*** Settings ***
+Documentation       Story: isolation and cleanup. What a test or suite starts is stopped when it ends,
+...                 whatever happened, and a robot process that died is cleaned up by the next one.
+
+Library             OperatingSystem
+Library             Process
+Resource            ../../resources/common.resource
+
+Test Tags           story:isolation    area:agents
+
+
+*** Variables ***
+${ROBOT}                ${CURDIR}/../../.venv/bin/robot
+${LEFT_BEHIND_PID}      ${None}
+
+
+*** Test Cases ***
+Agent A Test Forgot To Stop Is Stopped When The Test Ends
+    [Documentation]    Part 1 of 2: start an agent and "forget" it; the listener stops it at test end.
+    Start Nomad Server    name=forgotten
+    ${info}=    Get Nomad Agent Info    forgotten
+    Set Suite Variable    ${LEFT_BEHIND_PID}    ${info}[pid]
+
+Next Test Starts Without The Previous Test's Agent
+    [Documentation]    Part 2 of 2: the agent of the previous test is gone, process and all.
+    Should Not Be Equal    ${LEFT_BEHIND_PID}    ${None}    The previous test did not run
+    Run Keyword And Expect Error    *No Nomad agent*    Get Nomad Address
+    Process Should Not Exist    ${LEFT_BEHIND_PID}
+
+Failing Test Leaves No Agent, Container Or Directory Behind
+    [Documentation]    A test failing with its agent and job running is cleaned up by the listener.
+    ${output}    ${run_root}=    Run Fixture Suite    failing_test_with_running_job.robot    expected_rc=1
+    Should Contain    ${output}    Failing on purpose with the agent and its job still running
+    Run Root Should Be Clean    ${run_root}
+
+Leftovers Of A Killed Robot Run Are Swept By The Next Run
+    [Documentation]    SIGKILL skips every teardown; the next start sweeps the dead run's agents.
+    ${run_root}=    Set Variable    ${TEMPDIR}/e2e-killed-${{ uuid.uuid4().hex[:8] }}
+    Remove File    ${TEMPDIR}/killed-while-running.ready
+    ${process}=    Start Process    ${ROBOT}    --output    NONE    --report    NONE    --log    NONE
+    ...    ${CURDIR}/../_fixtures/killed_while_running.robot
+    ...    env:NOMAD_E2E_RUN_ROOT=${run_root}    stdout=${run_root}.out    stderr=STDOUT
+    Wait Until Created    ${TEMPDIR}/killed-while-running.ready    timeout=120s
+    Terminate Process    ${process}    kill=${True}
+    Run Root Should Hold A Live Agent    ${run_root}
+    Sweep Dead Runs    run_root=${run_root}
+    Run Root Should Be Clean    ${run_root}
+    [Teardown]    Stop Killed Run    ${process}    ${run_root}
+
+
+*** Keywords ***
+Run Fixture Suite
+    [Documentation]    Runs a suite of suites/_fixtures in its own robot process and run root;
+    ...    returns its console output and that run root.
+    [Arguments]    ${suite}    ${expected_rc}
+    ${run_root}=    Set Variable    ${TEMPDIR}/e2e-fixture-${{ uuid.uuid4().hex[:8] }}
+    ${result}=    Run Process    ${ROBOT}    --output    NONE    --report    NONE    --log    NONE
+    ...    ${CURDIR}/../_fixtures/${suite}    env:NOMAD_E2E_RUN_ROOT=${run_root}    stderr=STDOUT    timeout=5 min
+    Log    ${result.stdout}
+    Should Be Equal As Integers    ${result.rc}    ${expected_rc}    ${result.stdout}
+    RETURN    ${result.stdout}    ${run_root}
+
+Process Should Not Exist
+    [Arguments]    ${pid}
+    ${alive}=    Evaluate    psutil.pid_exists(${pid}) and psutil.Process(${pid}).status() != "zombie"
+    ...    modules=psutil
+    Should Not Be True    ${alive}    Process ${pid} is still running
+
+Stop Killed Run
+    [Documentation]    Makes sure the fixture run is gone, and shows its console output.
+    [Arguments]    ${process}    ${run_root}
+    Terminate Process    ${process}    kill=${True}
+    ${output}=    Get File    ${run_root}.out
+    Log    ${output}
+    Remove File    ${run_root}.out
+    Sweep Dead Runs    run_root=${run_root}
+    Capture Forensics If Test Failed
