@@ -16,6 +16,8 @@ JAR_APPS   := $(notdir $(wildcard jars/apps/*))
 JARS       := $(JAR_APPS:%=jars/build/%.jar)
 FIXTURES   := jars/build/broken/.stamp
 ROBOT_OPTS ?=
+# DEBUG messages (rendered configs and jobs) are kept in log.html but hidden until asked for.
+ROBOT_COMMON := --outputdir $(RESULTS) --xunit xunit.xml --loglevel DEBUG:INFO
 PABOT_PROCESSES ?= 4
 
 export NOMAD_BIN
@@ -83,23 +85,34 @@ test-unit: venv deps ## pytest of utest/ and go test of driver/ (its harness tes
 
 .PHONY: test-e2e
 test-e2e: setup ## Robot suites against a real Nomad, crunjar, crun and JVM, into results/
-	$(VENV)/bin/robot --outputdir $(RESULTS) --xunit xunit.xml $(ROBOT_OPTS) suites/
+	@status=0; \
+	$(VENV)/bin/robot $(ROBOT_COMMON) $(ROBOT_OPTS) suites/ || status=1; \
+	$(PYTHON) scripts/check-leftovers.py || status=1; \
+	exit $$status
 
 .PHONY: test-e2e-parallel
 test-e2e-parallel: setup ## The same suites with pabot --processes $(PABOT_PROCESSES)
-	$(VENV)/bin/pabot --processes $(PABOT_PROCESSES) --outputdir $(RESULTS) --xunit xunit.xml $(ROBOT_OPTS) suites/
+	@status=0; \
+	$(VENV)/bin/pabot --processes $(PABOT_PROCESSES) --artifacts log --artifactsinsubfolders \
+		$(ROBOT_COMMON) $(ROBOT_OPTS) suites/ || status=1; \
+	$(PYTHON) scripts/check-leftovers.py || status=1; \
+	exit $$status
 
 .PHONY: test-all
 test-all: ## Unit tests, then the end-to-end suites; fails if either fails
 	@status=0; $(MAKE) --no-print-directory test-unit || status=1; \
 		$(MAKE) --no-print-directory test-e2e || status=1; exit $$status
 
+.PHONY: bench
+bench: setup ## Start latency of a JAR: direct java -jar vs Nomad raw_exec vs crunjar (median of 20)
+	$(PYTHON) bench/start_latency.py --runs 20
+
 .PHONY: lint
 lint: venv ## robocop, ruff, gofmt and go vet
 	$(VENV)/bin/robocop check suites resources
 	$(VENV)/bin/robocop format --check suites resources
-	$(VENV)/bin/ruff check libraries utest scripts bench
-	$(VENV)/bin/ruff format --check libraries utest scripts bench
+	$(VENV)/bin/ruff check libraries resources utest scripts bench
+	$(VENV)/bin/ruff format --check libraries resources utest scripts bench
 	@test -z "$$(gofmt -l driver)" || { gofmt -l driver; exit 1; }
 	cd driver && $(GO) vet ./...
 

@@ -79,7 +79,7 @@ def fix_command(controller: str) -> str:
 def fix_cgroups() -> int:
     layout = read_cgroup_layout()
     if layout.crun_compatible:
-        print(f"cgroups: {layout.mode} layout, nothing to prepare for crun")
+        print(f"cgroups: {layout.mode} layout that crun accepts, nothing to prepare")
         return 0
     if os.geteuid() != 0:
         commands = " && ".join(fix_command(c) for c in layout.v2_controllers)

@@ -1,0 +1,58 @@
+"""After a whole test run: fail if anything the agents or their tasks started is still on the host.
+
+Looks for what every run leaves when cleanup is broken: processes naming the run
+root (agents, plugins, monitors, logmon), JVMs in crunjar container cgroups,
+crun containers under the run root, mounts under it, crunjar cgroups, and run
+directories. Prints one line per leftover and exits 1 if there is any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "libraries"))
+
+import psutil
+
+from nomadtest import leaks, processes
+
+CGROUP_PREFIX = "crunjar-"
+
+
+def leftovers(run_root: Path) -> list[str]:
+    found = [f"process {p.pid}: {' '.join(p.cmdline())[:160]}" for p in processes.processes_using(run_root)]
+    for process in psutil.process_iter(["name"]):
+        try:
+            if (
+                process.info["name"] == "java"
+                and f"/{CGROUP_PREFIX}" in Path(f"/proc/{process.pid}/cgroup").read_text()
+            ):
+                found.append(f"container JVM {process.pid}: {' '.join(process.cmdline())[:160]}")
+        except (psutil.Error, OSError):
+            continue
+    found += [f"container {c} in {root}" for root in run_root.glob("**/crun") for c in leaks.crun_containers(root)]
+    mounts = processes.read_mounts()
+    found += [f"mount {m.mount_point}" for m in processes.mounts_under(run_root, mounts)]
+    for hierarchy in processes.cgroup_hierarchies(mounts):
+        found += [f"cgroup {c}" for c in hierarchy.glob(f"{CGROUP_PREFIX}*") if c.is_dir()]
+    if run_root.is_dir():
+        found += [f"run dir {d}" for d in run_root.glob("*/*") if d.is_dir() and d.parent.name not in ("state", "logs")]
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--run-root", type=Path, default=Path(os.environ.get("NOMAD_E2E_RUN_ROOT", "/tmp/nomad-e2e")))
+    args = parser.parse_args()
+    found = leftovers(args.run_root)
+    for item in found:
+        print(f"left behind: {item}")
+    print(f"leftover check of {args.run_root}: {len(found)} item(s) left behind")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
