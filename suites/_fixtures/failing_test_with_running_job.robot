@@ -7,6 +7,7 @@ Resource            ../../resources/common.resource
 
 *** Test Cases ***
 Test That Fails While Its Agent Runs A Job
+    [Documentation]    Fixture: not a specification, see isolation/cleanup.robot.
     Start Nomad Server
     ${job}=    Submit Job    java-service    jar_path=${JARS}/long-runner.jar
     Wait Until Task Log Contains    ${job}    heartbeat 1

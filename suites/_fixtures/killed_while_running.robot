@@ -12,6 +12,7 @@ ${READY_FILE}       ${TEMPDIR}/killed-while-running.ready
 
 *** Test Cases ***
 Test Killed While Its Agent Runs A Job
+    [Documentation]    Fixture: not a specification, see isolation/cleanup.robot.
     Start Nomad Server
     ${job}=    Submit Job    java-service    jar_path=${JARS}/long-runner.jar
     Wait Until Task Log Contains    ${job}    heartbeat 1

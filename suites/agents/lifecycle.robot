@@ -9,6 +9,7 @@ Library             ../../resources/PortBlocker.py
 Resource            ../../resources/common.resource
 
 Test Teardown       Stop Test Agents
+
 Test Tags           story:agent-lifecycle    area:agents
 
 
@@ -55,7 +56,7 @@ Agents Get Distinct Free Loopback Ports
     ${second}=    Start Nomad Server    name=second
     ${a}=    Get Nomad Agent Info    ${first}
     ${b}=    Get Nomad Agent Info    ${second}
-    ${ports}=    Create List    ${a}[http_port]    ${a}[rpc_port]    ${a}[serf_port]
+    VAR    @{ports}=    ${a}[http_port]    ${a}[rpc_port]    ${a}[serf_port]
     ...    ${b}[http_port]    ${b}[rpc_port]    ${b}[serf_port]
     List Should Not Contain Duplicates    ${ports}
     ${address}=    Get Nomad Address    ${second}

@@ -19,7 +19,8 @@ Agent A Test Forgot To Stop Is Stopped When The Test Ends
     [Documentation]    Part 1 of 2: start an agent and "forget" it; the listener stops it at test end.
     Start Nomad Server    name=forgotten
     ${info}=    Get Nomad Agent Info    forgotten
-    Set Suite Variable    ${LEFT_BEHIND_PID}    ${info}[pid]
+    # The next test checks this agent is gone: only a suite variable outlives the test.
+    VAR    ${LEFT_BEHIND_PID}=    ${info}[pid]    scope=SUITE    # robocop: off=VAR05
 
 Next Test Starts Without The Previous Test's Agent
     [Documentation]    Part 2 of 2: the agent of the previous test is gone, process and all.
@@ -35,7 +36,7 @@ Failing Test Leaves No Agent, Container Or Directory Behind
 
 Leftovers Of A Killed Robot Run Are Swept By The Next Run
     [Documentation]    SIGKILL skips every teardown; the next start sweeps the dead run's agents.
-    ${run_root}=    Set Variable    ${TEMPDIR}/e2e-killed-${{ uuid.uuid4().hex[:8] }}
+    VAR    ${run_root}=    ${TEMPDIR}/e2e-killed-${{ uuid.uuid4().hex[:8] }}
     Remove File    ${TEMPDIR}/killed-while-running.ready
     ${process}=    Start Process    ${ROBOT}    --output    NONE    --report    NONE    --log    NONE
     ...    ${CURDIR}/../_fixtures/killed_while_running.robot
@@ -53,7 +54,7 @@ Run Fixture Suite
     [Documentation]    Runs a suite of suites/_fixtures in its own robot process and run root;
     ...    returns its console output and that run root.
     [Arguments]    ${suite}    ${expected_rc}
-    ${run_root}=    Set Variable    ${TEMPDIR}/e2e-fixture-${{ uuid.uuid4().hex[:8] }}
+    VAR    ${run_root}=    ${TEMPDIR}/e2e-fixture-${{ uuid.uuid4().hex[:8] }}
     ${result}=    Run Process    ${ROBOT}    --output    NONE    --report    NONE    --log    NONE
     ...    ${CURDIR}/../_fixtures/${suite}    env:NOMAD_E2E_RUN_ROOT=${run_root}    stderr=STDOUT    timeout=5 min
     Log    ${result.stdout}
@@ -61,6 +62,7 @@ Run Fixture Suite
     RETURN    ${result.stdout}    ${run_root}
 
 Process Should Not Exist
+    [Documentation]    Fails when ``pid`` runs (a zombie waiting to be reaped counts as gone).
     [Arguments]    ${pid}
     ${alive}=    Evaluate    psutil.pid_exists(${pid}) and psutil.Process(${pid}).status() != "zombie"
     ...    modules=psutil

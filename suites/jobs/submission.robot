@@ -5,6 +5,7 @@ Documentation       Story: job submission and monitoring. Jobs are rendered from
 Resource            ../../resources/common.resource
 
 Suite Setup         Start Shared Nomad Agent
+
 Test Tags           story:job-submission    area:jobs
 
 

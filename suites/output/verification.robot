@@ -5,6 +5,7 @@ Documentation       Story: output verification. Task logs are read completely fr
 Resource            ../../resources/common.resource
 
 Suite Setup         Start Shared Nomad Agent
+
 Test Tags           story:output-verification    area:output
 
 
