@@ -10,7 +10,9 @@ Test Tags           story:isolation    area:agents
 
 
 *** Variables ***
-${ROBOT}                ${CURDIR}/../../.venv/bin/robot
+# Fixture runs keep their agent logs beside this run's results, and write no reports.
+@{FIXTURE_ROBOT}        ${CURDIR}/../../.venv/bin/robot    --outputdir    ${OUTPUT DIR}/fixtures
+...                     --output    NONE    --report    NONE    --log    NONE
 ${LEFT_BEHIND_PID}      ${None}
 
 
@@ -38,9 +40,10 @@ Leftovers Of A Killed Robot Run Are Swept By The Next Run
     [Documentation]    SIGKILL skips every teardown; the next start sweeps the dead run's agents.
     VAR    ${run_root}=    ${TEMPDIR}/e2e-killed-${{ uuid.uuid4().hex[:8] }}
     Remove File    ${TEMPDIR}/killed-while-running.ready
-    ${process}=    Start Process    ${ROBOT}    --output    NONE    --report    NONE    --log    NONE
-    ...    ${CURDIR}/../_fixtures/killed_while_running.robot
-    ...    env:NOMAD_E2E_RUN_ROOT=${run_root}    stdout=${run_root}.out    stderr=STDOUT
+    ${process}=    Start Process    @{FIXTURE_ROBOT}    ${CURDIR}/../_fixtures/killed_while_running.robot
+    ...    env:NOMAD_E2E_RUN_ROOT=${run_root}
+    ...    stdout=${run_root}.out
+    ...    stderr=STDOUT
     Wait Until Created    ${TEMPDIR}/killed-while-running.ready    timeout=120s
     Terminate Process    ${process}    kill=${True}
     Run Root Should Hold A Live Agent    ${run_root}
@@ -55,8 +58,10 @@ Run Fixture Suite
     ...    returns its console output and that run root.
     [Arguments]    ${suite}    ${expected_rc}
     VAR    ${run_root}=    ${TEMPDIR}/e2e-fixture-${{ uuid.uuid4().hex[:8] }}
-    ${result}=    Run Process    ${ROBOT}    --output    NONE    --report    NONE    --log    NONE
-    ...    ${CURDIR}/../_fixtures/${suite}    env:NOMAD_E2E_RUN_ROOT=${run_root}    stderr=STDOUT    timeout=5 min
+    ${result}=    Run Process    @{FIXTURE_ROBOT}    ${CURDIR}/../_fixtures/${suite}
+    ...    env:NOMAD_E2E_RUN_ROOT=${run_root}
+    ...    stderr=STDOUT
+    ...    timeout=5 min
     Log    ${result.stdout}
     Should Be Equal As Integers    ${result.rc}    ${expected_rc}    ${result.stdout}
     RETURN    ${result.stdout}    ${run_root}
