@@ -18,6 +18,8 @@ FIXTURES   := jars/build/broken/.stamp
 ROBOT_OPTS ?=
 # DEBUG messages (rendered configs and jobs) are kept in log.html but hidden until asked for.
 ROBOT_COMMON := --outputdir $(RESULTS) --xunit xunit.xml --loglevel DEBUG:INFO
+# After the suites: nothing the run started may be left on the host.
+LEFTOVERS    := $(PYTHON) scripts/check-leftovers.py --baseline $(RESULTS)/leftovers-before.json
 PABOT_PROCESSES ?= 4
 
 export NOMAD_BIN
@@ -75,7 +77,7 @@ $(FIXTURES): jars/build/hello.jar scripts/make-fixtures.sh
 	@touch $@
 
 .PHONY: test-unit
-test-unit: venv deps ## pytest of utest/ and go test of driver/ (its harness tests need root, crun and a JDK)
+test-unit: venv deps nomad ## pytest of utest/ and go test of driver/ (its harness tests need root, crun and a JDK)
 	@mkdir -p $(RESULTS)
 	@status=0; \
 	$(PYTHON) -m pytest utest --junitxml=$(RESULTS)/pytest.xml -q || status=1; \
@@ -85,17 +87,19 @@ test-unit: venv deps ## pytest of utest/ and go test of driver/ (its harness tes
 
 .PHONY: test-e2e
 test-e2e: setup ## Robot suites against a real Nomad, crunjar, crun and JVM, into results/
+	@$(LEFTOVERS) --save
 	@status=0; \
 	$(VENV)/bin/robot $(ROBOT_COMMON) $(ROBOT_OPTS) suites/ || status=1; \
-	$(PYTHON) scripts/check-leftovers.py || status=1; \
+	$(LEFTOVERS) || status=1; \
 	exit $$status
 
 .PHONY: test-e2e-parallel
 test-e2e-parallel: setup ## The same suites with pabot --processes $(PABOT_PROCESSES)
+	@$(LEFTOVERS) --save
 	@status=0; \
 	$(VENV)/bin/pabot --processes $(PABOT_PROCESSES) --artifacts log --artifactsinsubfolders \
 		$(ROBOT_COMMON) $(ROBOT_OPTS) suites/ || status=1; \
-	$(PYTHON) scripts/check-leftovers.py || status=1; \
+	$(LEFTOVERS) || status=1; \
 	exit $$status
 
 .PHONY: test-all
