@@ -88,6 +88,15 @@ func crunLogMessages(path string) (msgs []string, warnings bool) {
 	if err != nil {
 		return nil, false
 	}
+	seen := map[string]bool{}
+	add := func(msg string) {
+		// crun repeats some complaints, e.g. an unknown capability once per
+		// capability set it appears in.
+		if !seen[msg] {
+			seen[msg] = true
+			msgs = append(msgs, msg)
+		}
+	}
 	for _, line := range strings.Split(string(data), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
@@ -98,14 +107,14 @@ func crunLogMessages(path string) (msgs []string, warnings bool) {
 			Level string `json:"level"`
 		}
 		if json.Unmarshal([]byte(line), &entry) != nil {
-			msgs = append(msgs, line)
+			add(line)
 			continue
 		}
 		switch entry.Level {
 		case "error", "fatal":
-			msgs = append(msgs, entry.Msg)
+			add(entry.Msg)
 		case "warning", "warn":
-			msgs = append(msgs, entry.Msg)
+			add(entry.Msg)
 			warnings = true
 		}
 	}

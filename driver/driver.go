@@ -420,10 +420,15 @@ func cleanupContainer(c *crunCLI, id, bundle, cgroupPath string) error {
 	return errors.Join(errs...)
 }
 
-func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drivers.DriverNetwork, error) {
+func (d *Driver) StartTask(cfg *drivers.TaskConfig) (_ *drivers.TaskHandle, _ *drivers.DriverNetwork, err error) {
 	if _, ok := d.tasks.Get(cfg.ID); ok {
 		return nil, nil, fmt.Errorf("task with ID %q already started", cfg.ID)
 	}
+	defer func() {
+		if err != nil {
+			releaseLogFIFOs(cfg.StdoutPath, cfg.StderrPath)
+		}
+	}()
 	var tc TaskConfig
 	if err := cfg.DecodeDriverConfig(&tc); err != nil {
 		return nil, nil, fmt.Errorf("failed to decode driver config: %v", err)
@@ -489,6 +494,26 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 	d.logger.Info("started task", "task_id", cfg.ID, "container_id", id, "pid", pid,
 		"monitor_pid", state.MonitorPID, "command", strings.Join(cs.Args, " "))
 	return handle, nil, nil
+}
+
+// releaseLogFIFOs opens and closes the write side of Nomad's log FIFOs once,
+// for a task that failed to start. Nomad's log collector blocks opening their
+// read side until a writer appears; when none ever does, stopping it waits out
+// a 2 s tolerance per stream and logs "timed out waiting for read-side of
+// process output pipe to close", which delays every failed start (and each
+// restart attempt) by seconds. The end of file it sees instead is what a task
+// that exits produces. Without a reader waiting, the non-blocking open fails
+// and nothing happens.
+func releaseLogFIFOs(paths ...string) {
+	for _, path := range paths {
+		st, err := os.Stat(path)
+		if err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+			continue
+		}
+		if f, err := os.OpenFile(path, os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	}
 }
 
 // startMonitor starts the task's monitor in its own session and waits for

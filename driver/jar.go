@@ -118,10 +118,15 @@ func findLocalJar(localDir string) (string, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("reading local/: %v", err)
 	}
-	var jars []string
+	var jars, others []string
 	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".jar") {
+		switch {
+		case !e.IsDir() && strings.HasSuffix(e.Name(), ".jar"):
 			jars = append(jars, e.Name())
+		case e.IsDir():
+			others = append(others, e.Name()+"/")
+		default:
+			others = append(others, e.Name())
 		}
 	}
 	sort.Strings(jars)
@@ -129,10 +134,25 @@ func findLocalJar(localDir string) (string, error) {
 	case 1:
 		return "local/" + jars[0], nil
 	case 0:
-		return "", fmt.Errorf("no jar_path or class given and local/ holds 0 JARs")
+		// Say what is there instead: usually an artifact that is not a JAR.
+		return "", fmt.Errorf("no jar_path or class given and local/ holds 0 JARs (%s)", describeEntries(others))
 	default:
 		return "", fmt.Errorf("no jar_path or class given and local/ holds %d JARs: %s; set jar_path", len(jars), strings.Join(jars, ", "))
 	}
+}
+
+// describeEntries lists directory entries for an error message, at most
+// maxListed of them.
+func describeEntries(names []string) string {
+	const maxListed = 10
+	if len(names) == 0 {
+		return "it is empty"
+	}
+	sort.Strings(names)
+	if len(names) > maxListed {
+		return fmt.Sprintf("it holds %s and %d more", strings.Join(names[:maxListed], ", "), len(names)-maxListed)
+	}
+	return "it holds " + strings.Join(names, ", ")
 }
 
 // javaArgs builds the container's command line, like Nomad's java driver:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -73,9 +74,28 @@ func TestManifestMainClass(t *testing.T) {
 
 func TestFindLocalJar(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := findLocalJar(dir); err == nil || err.Error() != "no jar_path or class given and local/ holds 0 JARs" {
+	if _, err := findLocalJar(dir); err == nil || err.Error() != "no jar_path or class given and local/ holds 0 JARs (it is empty)" {
 		t.Fatalf("empty: %v", err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "script.py"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "conf"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := findLocalJar(dir)
+	if err == nil || err.Error() != "no jar_path or class given and local/ holds 0 JARs (it holds conf/, script.py)" {
+		t.Fatalf("no JAR: %v", err)
+	}
+	for i := 0; i < 11; i++ {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d.txt", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := findLocalJar(dir); err == nil || !strings.HasSuffix(err.Error(), "f08.txt and 3 more)") {
+		t.Fatalf("many files: %v", err)
+	}
+	dir = t.TempDir()
 	for _, n := range []string{"b.jar", "notes.txt"} {
 		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
 			t.Fatal(err)
@@ -87,7 +107,7 @@ func TestFindLocalJar(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "a.jar"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := findLocalJar(dir)
+	_, err = findLocalJar(dir)
 	if err == nil || err.Error() != "no jar_path or class given and local/ holds 2 JARs: a.jar, b.jar; set jar_path" {
 		t.Fatalf("two: %v", err)
 	}

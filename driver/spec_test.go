@@ -1,16 +1,19 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/nomad/nomad/structs"
 	"github.com/hashicorp/nomad/plugins/drivers"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 func testContainerSpec() *containerSpec {
@@ -267,6 +270,7 @@ func TestCgroupHierarchies(t *testing.T) {
 func TestCrunLogMessages(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "crun.log")
 	log := `{"msg":"unknown cap: ` + "`CAP_FOO`" + `","level":"warning","time":"x"}
+{"msg":"unknown cap: ` + "`CAP_FOO`" + `","level":"warning","time":"x"}
 {"msg":"chatty","level":"debug","time":"x"}
 {"msg":"mount failed","level":"error","time":"x"}
 plain text line
@@ -362,5 +366,47 @@ func TestLookupUserAndPermissions(t *testing.T) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(jar, &st); err != nil || st.Uid != u.UID {
 		t.Fatalf("task file not given to the task user: %+v %v", st, err)
+	}
+}
+
+func TestReleaseLogFIFOs(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, ".app.stdout.fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	regular := filepath.Join(dir, "regular")
+	if err := os.WriteFile(regular, []byte("kept"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Nomad's log collector: blocks opening the read side, then reads to EOF.
+	done := make(chan error, 1)
+	go func() {
+		f, err := os.Open(fifo)
+		if err == nil {
+			_, err = io.Copy(io.Discard, f)
+			f.Close()
+		}
+		done <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		releaseLogFIFOs(fifo, regular, filepath.Join(dir, "missing"))
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			if data, _ := os.ReadFile(regular); string(data) != "kept" {
+				t.Fatalf("regular file changed: %q", data)
+			}
+			// Without a reader it neither blocks nor fails.
+			releaseLogFIFOs(fifo)
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the reader never saw the end of the FIFO")
+		}
 	}
 }

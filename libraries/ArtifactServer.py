@@ -171,7 +171,10 @@ class ArtifactServer:
     def get_artifact_requests(self, path: str | None = None, server: str = "artifacts") -> list[dict]:
         """The requests served (for ``path``, or all), oldest first, as dicts.
 
-        Keys: ``path``, ``status``, ``bytes_sent``, ``complete``, ``duration`` (seconds).
+        Keys: ``path``, ``status``, ``bytes_sent``, ``complete``, ``duration`` (seconds). A client
+        that hung up before the answer (as after its own timeout during a ``delay``) is recorded
+        with status 499 and ``complete`` false. Requests still being answered are waited for, up to
+        5 seconds, so a check made as soon as Nomad has its download counts them.
         """
         return [_as_dict(request) for request in self._find(server).server.requests(path)]
 

@@ -86,6 +86,20 @@ def stop_job(client: NomadClient, job_id: str, purge: bool, deadline: Deadline) 
     waits.wait_for_allocations_terminal(client, live, deadline)
 
 
+def stop_all_jobs(client: NomadClient, purge: bool, deadline: Deadline) -> list[str]:
+    """Stop every job of the default namespace, waiting for their allocations; returns their ids.
+
+    Without ``purge``, jobs already stopped are left alone.
+    """
+    stopped = []
+    for job in client.get("/v1/jobs") or []:
+        if job.get("Stop") and not purge:
+            continue
+        stop_job(client, job["ID"], purge, deadline)
+        stopped.append(job["ID"])
+    return stopped
+
+
 class NomadJob(DynamicCore):
     """Submit Nomad jobs from templates and wait on their jobs, allocations and tasks.
 
@@ -198,6 +212,26 @@ class NomadJob(DynamicCore):
         | `Stop Job` | ${job} | purge=False | timeout=2 min |
         """
         stop_job(REGISTRY.client(agent), job_id, purge, Deadline(timeout))
+
+    @keyword
+    def stop_all_jobs(
+        self, purge: bool = True, timeout: timedelta = DEFAULT_TIMEOUT, agent: str | None = None
+    ) -> list[str]:
+        """Stops (and purges unless ``purge=False``) every job of the agent's cluster, whoever submitted it.
+
+        Jobs of the default namespace are stopped: the one the framework's templates use.
+
+        Waits until their allocations have stopped and returns the job ids. Meant for suite
+        teardowns that check for leaks afterwards: the library's own cleanup of a suite's jobs
+        runs only after the suite teardown.
+
+        Example:
+        | [Teardown] | `Stop All Jobs` |
+        | ${stopped} = | `Stop All Jobs` | purge=False | timeout=2 min |
+        """
+        stopped = stop_all_jobs(REGISTRY.client(agent), purge, Deadline(timeout))
+        logger.info(f"Stopped {len(stopped)} job(s): {', '.join(stopped) or 'none'}.")
+        return stopped
 
     # -- reading state ------------------------------------------------------------------------
 

@@ -26,13 +26,11 @@ def get(server: ArtifactHTTPServer, path: str) -> tuple[int, bytes]:
         connection.close()
 
 
-def recorded(server: ArtifactHTTPServer, path: str, timeout: float = 5.0) -> list:
-    """The handler thread records a request after the client has seen its end."""
-    deadline = time.monotonic() + timeout
-    while not server.requests(path):
-        assert time.monotonic() < deadline, f"no request for {path} recorded"
-        time.sleep(0.01)
-    return server.requests(path)
+def recorded(server: ArtifactHTTPServer, path: str) -> list:
+    """The requests for ``path``: the server waits for those still being answered."""
+    requests = server.requests(path)
+    assert requests, f"no request for {path} recorded"
+    return requests
 
 
 def test_serves_files_and_records_requests(server):
@@ -77,3 +75,38 @@ def test_copy_into_and_checksum(tmp_path: Path):
     copied = copy_into(tmp_path / "served", source, "nested/copy.bin")
     assert copied.read_bytes() == b"abc"
     assert sha256_of(copied) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_client_hanging_up_during_a_delay_is_recorded_without_an_answer(server, capsys):
+    server.set_fault("app.jar", Fault(delay=0.5))
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=0.1)
+    connection.request("GET", "/app.jar")
+    with pytest.raises(TimeoutError):
+        connection.getresponse()
+    connection.close()
+    [request] = recorded(server, "app.jar")
+    assert (request.status, request.bytes_sent, request.complete) == (499, 0, False)
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_requests_still_being_answered_are_waited_for(server):
+    server.set_fault("app.jar", Fault(bandwidth=400_000))
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request("GET", "/app.jar")
+    response = connection.getresponse()
+    # The answer takes about half a second: the count includes it once it is done.
+    [request] = server.requests("app.jar")
+    assert (request.status, request.bytes_sent, request.complete) == (200, 200_000, True)
+    assert response.read() == b"x" * 200_000
+    connection.close()
+
+
+def test_waiting_for_requests_is_bounded(server):
+    server.set_fault("app.jar", Fault(delay=1))
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request("GET", "/app.jar")
+    started = time.monotonic()
+    assert server.requests("app.jar", settle=0.2) == []
+    assert time.monotonic() - started < 1
+    assert connection.getresponse().status == 200
+    connection.close()

@@ -61,6 +61,16 @@ def test_class_or_artifacts_make_jar_path_optional():
     assert "jar_path" not in fetched.hcl
 
 
+def test_artifact_mode_and_chown_are_rendered_only_when_given():
+    plain = jobs.render_job("java-batch", {"artifacts": [{"source": "http://127.0.0.1:1/a.jar"}]})
+    assert "mode        =" not in plain.hcl and "chown" not in plain.hcl
+    artifact = {"source": "http://127.0.0.1:1/a.txt", "destination": "local/a.txt", "mode": "file", "chown": True}
+    owned = jobs.render_job("java-batch", {"artifacts": [artifact]})
+    assert 'mode        = "file"' in owned.hcl
+    assert "chown       = true" in owned.hcl
+    assert 'destination = "local/a.txt"' in owned.hcl
+
+
 def test_unknown_template_lists_known_ones():
     with pytest.raises(jobs.JobError, match=r"No job template 'nope'.*java-batch, java-service, raw-exec"):
         jobs.render_job("nope", {})

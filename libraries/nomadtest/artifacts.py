@@ -9,8 +9,10 @@ body that is not what the checksum promises.
 from __future__ import annotations
 
 import hashlib
+import select
 import shutil
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +22,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 CHUNK = 64 * 1024
+# Recorded as the status of a request whose client hung up before the answer (nginx's convention).
+CLIENT_CLOSED_REQUEST = 499
 
 
 @dataclass
@@ -57,10 +61,11 @@ class ArtifactHTTPServer:
 
     def __init__(self, root: Path, port: int = 0) -> None:
         self.root = root.resolve()
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        self._in_flight: dict[str, int] = {}
         self._paths: dict[str, _PathState] = {}
         self._log: list[ServedRequest] = []
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._httpd = _QuietHTTPServer(("127.0.0.1", port), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="artifact-server", daemon=True)
 
@@ -87,19 +92,34 @@ class ArtifactHTTPServer:
         with self._lock:
             self._paths.clear()
 
-    def requests(self, path: str | None = None) -> list[ServedRequest]:
+    def requests(self, path: str | None = None, settle: float = 5.0) -> list[ServedRequest]:
+        """The requests answered (for ``path``, or all), oldest first.
+
+        A request is recorded once its answer is written, which can be just after the client has
+        read it: requests still being answered are waited for, up to ``settle`` seconds, so that a
+        check made as soon as the client is done sees them.
+        """
+        wanted = None if path is None else _normalise(path)
+
+        def settled() -> bool:
+            return not any(count for name, count in self._in_flight.items() if wanted in (None, name))
+
         with self._lock:
-            return [r for r in self._log if path is None or r.path == _normalise(path)]
+            self._lock.wait_for(settled, timeout=settle)
+            return [r for r in self._log if wanted is None or r.path == wanted]
 
     def _next_request(self, path: str) -> tuple[Fault, int]:
         with self._lock:
             state = self._paths.setdefault(path, _PathState())
             state.requests += 1
+            self._in_flight[path] = self._in_flight.get(path, 0) + 1
             return state.fault, state.requests
 
     def _record(self, served: ServedRequest) -> None:
         with self._lock:
             self._log.append(served)
+            self._in_flight[served.path] -= 1
+            self._lock.notify_all()
 
     def _file(self, path: str) -> Path | None:
         candidate = (self.root / path).resolve()
@@ -126,12 +146,31 @@ class ArtifactHTTPServer:
                 started = time.monotonic()
                 path = _normalise(urlsplit(self.path).path)
                 fault, number = server._next_request(path)
-                status, sent, complete = self._answer(path, fault, number, send_body)
-                server._record(ServedRequest(path, status, sent, complete, started, time.monotonic() - started))
+                status, sent, complete = HTTPStatus.INTERNAL_SERVER_ERROR, 0, False
+                try:
+                    status, sent, complete = self._answer(path, fault, number, send_body)
+                except (BrokenPipeError, ConnectionResetError):
+                    # The client gave up while the answer was being written.
+                    self.close_connection = True
+                    status, sent, complete = CLIENT_CLOSED_REQUEST, 0, False
+                finally:
+                    # Always, so that nobody waits for this request to settle.
+                    server._record(ServedRequest(path, status, sent, complete, started, time.monotonic() - started))
+
+            def _client_gone(self) -> bool:
+                """Whether the client closed the connection (as after its own timeout) without waiting."""
+                readable, _, _ = select.select([self.connection], [], [], 0)
+                try:
+                    return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    return True
 
             def _answer(self, path: str, fault: Fault, number: int, send_body: bool) -> tuple[int, int, bool]:
                 if fault.delay:
                     time.sleep(fault.delay)
+                    if self._client_gone():
+                        self.close_connection = True
+                        return CLIENT_CLOSED_REQUEST, 0, False
                 if number <= fault.fail_first:
                     self._send_error(fault.fail_status)
                     return fault.fail_status, 0, True
@@ -182,6 +221,14 @@ class ArtifactHTTPServer:
                 self.wfile.write(body)
 
         return Handler
+
+
+class _QuietHTTPServer(ThreadingHTTPServer):
+    """Clients that hang up (a download timeout, a dropped connection) are expected here, not errors."""
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 def _normalise(path: str) -> str:

@@ -1,0 +1,77 @@
+*** Settings ***
+Documentation       Story: happy path. A JAR given by path or fetched over HTTP runs to completion with
+...                 exactly the output, arguments and environment it was given, and reads resources
+...                 delivered next to it.
+
+Resource            ../../resources/scenarios.resource
+
+Suite Setup         Start Shared Agent And Artifact Server
+Suite Teardown      Stop Jobs And Check For Leaks
+
+Test Tags           area:happy    story:happy-path
+
+
+*** Test Cases ***
+Simple JAR Prints Exactly Its Output
+    [Documentation]    A JAR with no arguments completes with exit code 0 and exactly its two lines
+    ...    on stdout, nothing on stderr.
+    ${job}=    Submit Job    java-batch    jar_path=${JARS}/echo.jar
+    Wait For Job To Complete Successfully    ${job}
+    Task Log Should Be Equal    ${job}    echo started\nargc=0\n
+    Task Log Should Be Equal    ${job}    ${EMPTY}    stream=stderr
+    Task Exit Code Should Be    ${job}    0
+
+Arguments Reach The Main Class Unchanged
+    [Documentation]    Each argument arrives as one, unsplit and unexpanded: spaces, quotes, shell
+    ...    characters and an empty argument included.
+    VAR    @{args}=    one    two words    ${EMPTY}    "quoted"    $HOME    *    --flag=value
+    ${job}=    Submit Job    java-batch    jar_path=${JARS}/echo.jar    args=${args}
+    Wait For Job To Complete Successfully    ${job}
+    ${expected}=    Catenate    SEPARATOR=\n
+    ...    echo started
+    ...    argc=7
+    ...    argv[0]=<one>
+    ...    argv[1]=<two words>
+    ...    argv[2]=<>
+    ...    argv[3]=<"quoted">
+    ...    argv[4]=<$HOME>
+    ...    argv[5]=<*>
+    ...    argv[6]=<--flag=value>
+    ...    ${EMPTY}
+    Task Log Should Be Equal    ${job}    ${expected}
+
+Task Environment Is Visible To The JVM
+    [Documentation]    Variables of the job's env block and Nomad's own task variables reach the JVM,
+    ...    with the values of this very allocation.
+    VAR    &{env}=    HELLO_GREETING=hi there    HELLO_MODE=e2e
+    ${job}=    Submit Job    java-batch    jar_path=${JARS}/hello.jar    env=${env}    memory=${300}
+    Wait For Job To Complete Successfully    ${job}
+    ${alloc}=    Get Allocation    ${job}
+    Task Log Should Contain Lines    ${job}
+    ...    env: HELLO_GREETING=hi there
+    ...    env: HELLO_MODE=e2e
+    ...    env: NOMAD_JOB_ID=${job}
+    ...    env: NOMAD_ALLOC_ID=${alloc}[ID]
+    ...    env: NOMAD_TASK_NAME=app
+    ...    env: NOMAD_TASK_DIR=/local
+    ...    env: NOMAD_MEMORY_LIMIT=300
+
+Second Artifact Is Readable In Local
+    [Documentation]    A resource file fetched as a second artifact, next to the JAR fetched as the
+    ...    first, is in ``local/`` and readable by the application, byte for byte.
+    VAR    ${content}=    db.url=jdbc:h2:mem:e2e\nfeature.flags=alpha,beta\n
+    ${resource}=    Create Artifact    app.properties    content=${content}
+    ${jar}=    Get Artifact Url    resource-reader.jar
+    ${artifacts}=    Evaluate    [{"source": $jar}, {"source": $resource}]
+    ${job}=    Submit Job    java-batch    jar_path=local/resource-reader.jar    artifacts=${artifacts}
+    ...    args=${{ ["local/app.properties"] }}
+    Wait For Job To Complete Successfully    ${job}
+    Task Log Should Be Equal    ${job}    BEGIN local/app.properties\n${content}END local/app.properties\n
+
+JAR Delivered As An HTTP Artifact Runs Without A Jar Path
+    [Documentation]    A job naming no ``jar_path`` runs the one JAR its artifact put into ``local/``.
+    ${url}=    Get Artifact Url    echo.jar
+    ${job}=    Submit Job    java-batch    artifacts=${{ [{"source": $url}] }}    args=${{ ["from", "http"] }}
+    Wait For Job To Complete Successfully    ${job}
+    Task Log Should Be Equal    ${job}    echo started\nargc=2\nargv[0]=<from>\nargv[1]=<http>\n
+    Artifact Should Have Been Requested    echo.jar    times=1    status=200
