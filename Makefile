@@ -23,6 +23,8 @@ LEFTOVERS    := $(PYTHON) scripts/check-leftovers.py --baseline $(RESULTS)/lefto
 PABOT_PROCESSES ?= 4
 
 export NOMAD_BIN
+# pabot starts `robot` from PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help
 help: ## List the targets
