@@ -10,6 +10,7 @@ import (
 
 	hclog "github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/plugins"
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -29,7 +30,20 @@ func main() {
 // it; exiting early makes the new agent start a fresh plugin, which recovers
 // the tasks from their handles. Tasks do not depend on the plugin process.
 func exitWithParent(ppid int) {
-	for range time.Tick(time.Second) {
+	if fd, err := unix.PidfdOpen(ppid, 0); err == nil {
+		// The parent may have died before the pidfd was opened.
+		if os.Getppid() != ppid {
+			os.Exit(0)
+		}
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			if _, err := unix.Poll(fds, -1); err != unix.EINTR {
+				break
+			}
+		}
+		os.Exit(0)
+	}
+	for range time.Tick(50 * time.Millisecond) {
 		if os.Getppid() != ppid {
 			os.Exit(0)
 		}
