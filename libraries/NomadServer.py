@@ -555,23 +555,43 @@ class Lifecycle(_Component):
         gets SIGINT and ``grace`` to exit (then SIGKILL, for the agent process only).
         Waits as `Start Nomad Server` does, counting only a driver fingerprint taken
         after the restart. Also brings back an agent stopped by `Kill Nomad Agent`.
+        For a crash and restart in one step, see `Restart Nomad Client`.
 
         Example:
         | `Restart Nomad Agent` | | |
         | `Restart Nomad Agent` | client-1 | timeout=90s |
         """
         target = REGISTRY.find(agent)
-        self.manager.stop_process(target, _seconds(grace))
-        busy = portlib.busy_ports([target.http_port, target.rpc_port, target.serf_port])
-        if busy:
-            raise AssertionError(f"Cannot restart '{target.name}': its ports {busy} are taken by another process.")
-        deadline = time.monotonic() + _seconds(timeout)
-        started = self.manager.start_process(target)
-        agentlib.wait_until_listening(target, deadline)
-        api = target if target.is_server else _cluster_server(target) or target
-        nodes = {target.name: started} if target.is_client else {}
-        self.manager.wait_ready(api, [target], nodes, max(deadline - time.monotonic(), 0.1))
-        logger.info(f"Nomad agent '{target.name}' is ready again after {time.time() - started:.1f} s.")
+        if target.is_running:
+            target.record_disruption("agent restart (SIGINT)", target.pid)
+            self.manager.stop_process(target, _seconds(grace))
+        self._start_again(target, timeout)
+
+    @keyword
+    def restart_nomad_client(self, agent: str | None = None, timeout: timedelta = timedelta(seconds=60)) -> None:
+        """Crashes a client agent with SIGKILL and starts it again at once with the same configuration, data and ports.
+
+        This is the realistic crash of a Nomad client: the agent gets no chance to
+        clean up, its tasks, their monitors and containers keep running, and the new
+        process must restore every allocation from the client state in its data dir and
+        have the driver recover each task. Waits as `Start Nomad Server` does: the node
+        is ``ready`` with the driver healthy in a fingerprint taken after the restart.
+        Use `Task Should Have Been Recovered` next to check the tasks; it measures the
+        time from this restart to the driver's recovery of the task.
+
+        An agent that also runs a server restarts its server too. An agent that is not
+        running (after `Kill Nomad Agent`) is only started.
+
+        Example:
+        | `Restart Nomad Client` | | |
+        | `Restart Nomad Client` | client-1 | timeout=90s |
+        """
+        target = REGISTRY.find(agent)
+        if not target.is_client:
+            raise AssertionError(f"Nomad agent '{target.name}' runs no client: use 'Restart Nomad Agent'.")
+        if target.is_running:
+            self._kill(target)
+        self._start_again(target, timeout)
 
     @keyword
     def kill_nomad_agent(self, agent: str | None = None) -> None:
@@ -579,10 +599,9 @@ class Lifecycle(_Component):
 
         Its data directory stays, and so do the processes it started in sessions of
         their own (executors, driver monitors) and the containers. An external driver
-        plugin dies with it, at its next write to the closed stderr pipe (under a second
-        for crunjar). Use
-        `Restart Nomad Agent` to bring the agent back, or `Stop Nomad Server` to
-        clean up.
+        plugin outlives it unless the plugin watches its parent (crunjar exits when it
+        sees its agent gone). Use `Restart Nomad Agent` to bring the agent back, or
+        `Stop Nomad Server` to clean up. `Restart Nomad Client` kills and restarts in one step.
 
         Example:
         | `Kill Nomad Agent` | client-1 |
@@ -591,10 +610,28 @@ class Lifecycle(_Component):
         target = REGISTRY.find(agent)
         if not target.is_running:
             raise AssertionError(f"Nomad agent '{target.name}' is not running.")
+        self._kill(target)
+
+    def _kill(self, target: Agent) -> None:
+        target.record_disruption("agent SIGKILL", target.pid)
         target.process.kill()
         target.process.wait()
         self.manager.save_state()
-        logger.info(f"Killed Nomad agent '{target.name}' (pid {target.pid}).")
+        logger.info(f"Killed Nomad agent '{target.name}' (pid {target.pid}) with SIGKILL.")
+
+    def _start_again(self, target: Agent, timeout: timedelta) -> None:
+        busy = portlib.busy_ports([target.http_port, target.rpc_port, target.serf_port])
+        if busy:
+            raise AssertionError(f"Cannot restart '{target.name}': its ports {busy} are taken by another process.")
+        deadline = time.monotonic() + _seconds(timeout)
+        started = self.manager.start_process(target)
+        if target.last_disruption is not None and target.last_disruption.restarted_at is None:
+            target.last_disruption.restarted_at = started
+        agentlib.wait_until_listening(target, deadline)
+        api = target if target.is_server else _cluster_server(target) or target
+        nodes = {target.name: started} if target.is_client else {}
+        self.manager.wait_ready(api, [target], nodes, max(deadline - time.monotonic(), 0.1))
+        logger.info(f"Nomad agent '{target.name}' is ready again after {time.time() - started:.2f} s.")
 
 
 class Inspection(_Component):
@@ -614,9 +651,10 @@ class Inspection(_Component):
     def get_nomad_agent_info(self, agent: str | None = None) -> dict[str, Any]:
         """Returns what the library knows of the agent, for checks on the host.
 
-        Keys: ``name``, ``role``, ``pid``, ``create_time``, ``address``, ``http_port``,
-        ``rpc_port``, ``serf_port``, ``run_dir``, ``config_path``, ``log_path``, ``driver``,
-        ``plugin_dir``, ``driver_state_dir`` and ``cgroup_parent`` (empty for drivers other than crunjar).
+        Keys: ``name``, ``role``, ``running`` (whether its process is alive), ``pid``,
+        ``create_time``, ``address``, ``http_port``, ``rpc_port``, ``serf_port``, ``run_dir``,
+        ``config_path``, ``log_path``, ``driver``, ``plugin_dir``, ``driver_state_dir`` and
+        ``cgroup_parent`` (empty for drivers other than crunjar).
 
         Example:
         | ${info} = | `Get Nomad Agent Info` | |
@@ -626,6 +664,7 @@ class Inspection(_Component):
         return {
             "name": target.name,
             "role": target.role,
+            "running": target.is_running,
             "pid": target.pid,
             "create_time": processes.process_create_time(target.pid) if target.pid else None,
             "address": target.address,

@@ -1,15 +1,24 @@
-"""Snapshots of what an agent's tasks hold on the host, and the difference between two of them.
+"""Snapshots of what the tasks of agents hold on the host, and the difference between two of them.
 
-A task driver that leaks leaves containers, monitor processes, JVMs, bundles,
-mounts or cgroups behind after its tasks are gone. Each is found by what ties
-it to one agent: its run directory, its driver state directory (crun root and
-bundles) or its cgroup parent.
+A task driver that leaks leaves processes, crun containers, bundle dirs, mounts,
+cgroups or allocation dirs behind after its tasks are gone. Each is found by
+what ties it to one agent, its *scope*: the agent's process tree and run
+directory, the driver's state directory (crun root and bundles) and the
+driver's cgroup parent.
+
+A snapshot records the scopes it looked at, so that a later snapshot compared
+with it looks at the same places even when the agent was restarted (new pid) or
+stopped in between. Items are readable strings that stay the same for as long
+as the thing they describe exists (a process is named with its pid), so the
+difference of two snapshots is exactly what appeared in between.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import psutil
@@ -17,35 +26,75 @@ import psutil
 from . import processes
 from .registry import Agent
 
-CATEGORIES = ("containers", "bundles", "monitors", "jvms", "mounts", "cgroups")
-Snapshot = dict[str, list[str]]
+CATEGORIES = ("processes", "containers", "bundles", "mounts", "cgroups", "alloc_dirs")
+SCOPES_KEY = "scopes"
+Snapshot = dict  # {category: [item, ...], "scopes": [Scope as dict, ...]}
 
 
-def take_snapshot(agents: Iterable[Agent]) -> Snapshot:
-    """What the tasks of ``agents`` hold right now, by category, each item a readable string."""
+@dataclass(frozen=True)
+class Scope:
+    """Where one agent's tasks leave traces on the host."""
+
+    agent: str
+    run_dir: str
+    state_dir: str = ""
+    cgroup_parent: str = ""
+    plugin: str = ""  # the driver plugin binary's file name, e.g. nomad-driver-crunjar
+
+    @classmethod
+    def of(cls, agent: Agent) -> Scope:
+        return cls(
+            agent=agent.name,
+            run_dir=str(agent.run_dir),
+            state_dir=str(agent.driver_state_dir or ""),
+            cgroup_parent=agent.cgroup_parent,
+            plugin=f"nomad-driver-{agent.driver}",
+        )
+
+
+def scopes_of(agents: Iterable[Agent], before: Snapshot | None = None) -> list[Scope]:
+    """The scopes of ``agents`` plus those recorded in ``before`` whose agent is no longer given."""
+    scopes = {scope.agent: scope for scope in (Scope.of(agent) for agent in agents)}
+    for recorded in (before or {}).get(SCOPES_KEY, []):
+        scopes.setdefault(recorded["agent"], Scope(**recorded))
+    return list(scopes.values())
+
+
+def take_snapshot(scopes: Iterable[Scope], agent_pids: dict[str, int | None] | None = None) -> Snapshot:
+    """What is held in ``scopes`` right now, by category.
+
+    ``agent_pids`` maps agent names to the pid of their live ``nomad agent`` process:
+    that process and its current driver plugin belong to the agent, not to its tasks,
+    and are left out. Everything else in a scope is listed.
+    """
+    scopes = list(scopes)
+    agent_pids = agent_pids or {}
     snapshot: Snapshot = {category: [] for category in CATEGORIES}
     mounts = processes.read_mounts()
     hierarchies = processes.cgroup_hierarchies(mounts)
-    for agent in agents:
-        state_dir = agent.driver_state_dir
-        if state_dir is not None:
-            snapshot["containers"] += [f"{agent.name}: container {c}" for c in crun_containers(state_dir / "crun")]
-            snapshot["bundles"] += [f"{agent.name}: bundle {b}" for b in _children(state_dir / "bundles")]
-        snapshot["mounts"] += [
-            f"{agent.name}: {m.fs_type} mount {m.mount_point}"
-            for m in processes.mounts_under(agent.run_dir / "data" / "alloc", mounts)
-        ]
-        if agent.cgroup_parent:
-            snapshot["cgroups"] += [
-                f"{agent.name}: cgroup {path}" for path in container_cgroups(agent.cgroup_parent, hierarchies)
+    table = _process_table()
+    for scope in scopes:
+        run_dir = Path(scope.run_dir)
+        state_dir = Path(scope.state_dir) if scope.state_dir else None
+        prefix = f"{scope.agent}: "
+        snapshot["processes"] += [prefix + item for item in scope_processes(scope, agent_pids.get(scope.agent), table)]
+        places = [run_dir] + ([state_dir] if state_dir and not _inside(state_dir, run_dir) else [])
+        for place in places:
+            snapshot["mounts"] += [
+                prefix + f"{m.fs_type} mount {m.mount_point}" for m in processes.mounts_under(place, mounts)
             ]
-        for process in task_processes(agent):
-            kind = "monitors" if _is_monitor(process) else "jvms"
-            snapshot[kind].append(f"{agent.name}: {_describe(process)}")
-    return {category: sorted(set(items)) for category, items in snapshot.items()}
+        if state_dir is not None:
+            snapshot["containers"] += [prefix + f"container {c}" for c in crun_containers(state_dir / "crun")]
+            snapshot["bundles"] += [prefix + f"bundle {b}" for b in _children(state_dir / "bundles")]
+        if scope.cgroup_parent:
+            snapshot["cgroups"] += [prefix + f"cgroup {c}" for c in container_cgroups(scope.cgroup_parent, hierarchies)]
+        snapshot["alloc_dirs"] += [prefix + f"alloc dir {d}" for d in _children(run_dir / "data" / "alloc")]
+    result: Snapshot = {category: sorted(set(items)) for category, items in snapshot.items()}
+    result[SCOPES_KEY] = [asdict(scope) for scope in scopes]
+    return result
 
 
-def leaked(before: Snapshot | None, after: Snapshot) -> Snapshot:
+def leaked(before: Snapshot | None, after: Snapshot) -> dict[str, list[str]]:
     """What ``after`` holds that ``before`` did not (everything, without a ``before``)."""
     return {
         category: [item for item in after.get(category, []) if before is None or item not in before.get(category, [])]
@@ -53,11 +102,127 @@ def leaked(before: Snapshot | None, after: Snapshot) -> Snapshot:
     }
 
 
-def describe(leaks: Snapshot) -> str:
-    return "\n".join(f"{category}: {item}" for category in CATEGORIES for item in leaks.get(category, []))
+def describe(snapshot: dict) -> str:
+    """One line per item, ``category: agent: item``; empty when nothing is held."""
+    return "\n".join(f"{category}: {item}" for category in CATEGORIES for item in snapshot.get(category, []))
+
+
+def count(snapshot: dict) -> int:
+    return sum(len(snapshot.get(category, [])) for category in CATEGORIES)
+
+
+# -- processes -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    pid: int
+    ppid: int
+    name: str
+    cmdline: tuple[str, ...]
+    cwd: str
+    cgroups: str
+
+
+def _process_table() -> list[ProcessInfo]:
+    table = []
+    for process in psutil.process_iter(["pid", "ppid", "name", "cmdline", "cwd"]):
+        info = process.info
+        try:
+            cgroups = Path(f"/proc/{info['pid']}/cgroup").read_text()
+        except OSError:
+            continue  # gone already
+        table.append(
+            ProcessInfo(
+                pid=info["pid"],
+                ppid=info["ppid"] or 0,
+                name=info["name"] or "",
+                cmdline=tuple(info["cmdline"] or ()),
+                cwd=info["cwd"] or "",
+                cgroups=cgroups,
+            )
+        )
+    return table
+
+
+def scope_processes(scope: Scope, agent_pid: int | None, table: list[ProcessInfo]) -> list[str]:
+    """Processes of the scope's tasks: the agent's descendants, processes using its run or state dir,
+    and processes in a cgroup below the driver's cgroup parent; without the agent and its current plugin."""
+    by_pid = {info.pid: info for info in table}
+    patterns = [processes.path_pattern(Path(path)) for path in (scope.run_dir, scope.state_dir) if path]
+    marker = f":/{scope.cgroup_parent}/" if scope.cgroup_parent else None
+    found: dict[int, ProcessInfo] = {}
+    if agent_pid is not None:
+        for info in _descendants(agent_pid, table):
+            found[info.pid] = info
+    for info in table:
+        command = " ".join(info.cmdline)
+        uses_dirs = any(pattern.search(command) or pattern.match(info.cwd) for pattern in patterns)
+        if uses_dirs or (marker is not None and marker in info.cgroups):
+            found[info.pid] = info
+    own = _own_lineage()
+    items = []
+    for info in found.values():
+        if info.pid in own or info.pid == agent_pid:
+            continue
+        if agent_pid is not None and info.ppid == agent_pid and is_plugin(info, scope.plugin):
+            continue  # the agent's current driver plugin belongs to the agent, not to a task
+        items.append(describe_process(info, scope, by_pid))
+    return items
+
+
+def _descendants(pid: int, table: list[ProcessInfo]) -> Iterator[ProcessInfo]:
+    children: dict[int, list[ProcessInfo]] = {}
+    for info in table:
+        children.setdefault(info.ppid, []).append(info)
+    pending = list(children.get(pid, []))
+    while pending:
+        info = pending.pop()
+        yield info
+        pending += children.get(info.pid, [])
+
+
+def _own_lineage() -> set[int]:
+    me = psutil.Process()
+    return {me.pid, *(parent.pid for parent in me.parents())}
+
+
+def is_plugin(info: ProcessInfo, plugin: str) -> bool:
+    return bool(info.cmdline) and Path(info.cmdline[0]).name == plugin and not is_monitor(info)
+
+
+def is_monitor(info: ProcessInfo) -> bool:
+    return len(info.cmdline) >= 2 and info.cmdline[1] == "monitor"
+
+
+def describe_process(info: ProcessInfo, scope: Scope, by_pid: dict[int, ProcessInfo]) -> str:
+    """``<role> pid N (...)``: stable for as long as the process lives."""
+    if is_monitor(info):
+        return f"driver monitor pid {info.pid} (container {_monitor_container(info)})"
+    if is_plugin(info, scope.plugin):
+        parent = by_pid.get(info.ppid)
+        if parent is None or info.ppid == 1:
+            return f"driver plugin pid {info.pid} (orphaned: its agent is gone)"
+        return f"driver plugin pid {info.pid} (child of pid {info.ppid}: {' '.join(parent.cmdline[:2])})"
+    if info.name == "java":
+        return f"JVM pid {info.pid} ({' '.join(info.cmdline)[:160]})"
+    if info.cmdline[1:2] == ("logmon",):
+        return f"logmon pid {info.pid}"
+    return f"process pid {info.pid} ({' '.join(info.cmdline)[:160] or info.name})"
+
+
+def _monitor_container(info: ProcessInfo) -> str:
+    try:
+        return str(json.loads(info.cmdline[2]).get("id", "?"))
+    except (IndexError, ValueError, AttributeError):
+        return "?"
+
+
+# -- containers, cgroups, dirs ---------------------------------------------------------------------
 
 
 def crun_containers(crun_root: Path) -> list[str]:
+    """Ids of the containers crun knows in ``crun_root`` (its ``--root`` state dir)."""
     if not crun_root.is_dir():
         return []
     listed = subprocess.run(
@@ -74,42 +239,8 @@ def container_cgroups(cgroup_parent: str, hierarchies: Iterable[Path]) -> list[s
     return found
 
 
-def task_processes(agent: Agent) -> list[psutil.Process]:
-    """Driver monitors and task JVMs of ``agent``: processes that name its run dir, or run in its cgroups."""
-    found: dict[int, psutil.Process] = {}
-    for process in processes.processes_using(agent.run_dir):
-        if _is_monitor(process) or _is_java(process):
-            found[process.pid] = process
-    if agent.cgroup_parent:
-        marker = f"/{agent.cgroup_parent}/"
-        for process in psutil.process_iter(["name"]):
-            try:
-                if _is_java(process) and marker in Path(f"/proc/{process.pid}/cgroup").read_text():
-                    found[process.pid] = process
-            except (psutil.Error, OSError):
-                continue
-    return list(found.values())
-
-
-def _is_monitor(process: psutil.Process) -> bool:
-    try:
-        return " monitor " in f" {' '.join(process.cmdline()[:2])} "
-    except psutil.Error:
-        return False
-
-
-def _is_java(process: psutil.Process) -> bool:
-    try:
-        return process.name() == "java"
-    except psutil.Error:
-        return False
-
-
-def _describe(process: psutil.Process) -> str:
-    try:
-        return f"pid {process.pid} {' '.join(process.cmdline())[:160]}"
-    except psutil.Error:
-        return f"pid {process.pid} (exited)"
+def _inside(path: Path, parent: Path) -> bool:
+    return processes.path_pattern(parent).match(str(path)) is not None
 
 
 def _children(directory: Path) -> list[Path]:

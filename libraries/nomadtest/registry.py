@@ -9,10 +9,26 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .client import NomadClient
+
+
+@dataclass
+class Disruption:
+    """A crash a test inflicted on an agent: what, when, and how far its log went at that moment.
+
+    Checks that follow read the agent log from ``log_offset`` on, so that what an earlier crash
+    made the agent log does not count, and measure recovery times from ``at`` and ``restarted_at``.
+    """
+
+    what: str
+    at: float  # time.time() just before the crash
+    log_offset: int
+    pid: int | None = None  # the process that was killed
+    restarted_at: float | None = None  # time.time() when the agent process was started again
 
 
 @dataclass
@@ -39,6 +55,8 @@ class Agent:
     # Unique over runs and pabot workers: names log copies and the crunjar cgroup parent.
     uid: str = ""
     client: NomadClient = field(init=False)
+    # Crashes inflicted by tests, oldest first (see Disruption).
+    disruptions: list[Disruption] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self.client = NomadClient(self.address)
@@ -66,6 +84,20 @@ class Agent:
     @property
     def is_running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def record_disruption(self, what: str, pid: int | None = None) -> Disruption:
+        """Note that a crash is about to be inflicted; call it just before sending the signal."""
+        try:
+            offset = self.log_path.stat().st_size
+        except OSError:
+            offset = 0
+        disruption = Disruption(what=what, at=time.time(), log_offset=offset, pid=pid)
+        self.disruptions.append(disruption)
+        return disruption
+
+    @property
+    def last_disruption(self) -> Disruption | None:
+        return self.disruptions[-1] if self.disruptions else None
 
 
 class Registry:

@@ -1,0 +1,154 @@
+"""Leak snapshots: where they look, how processes are told apart, and the difference of two snapshots."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import needs_root
+
+from nomadtest import leaks, processes
+from nomadtest.registry import Agent
+
+
+def make_agent(tmp_path: Path, name: str = "client-1", cgroup_parent: str = "crunjar-1-abc") -> Agent:
+    run_dir = tmp_path / name
+    return Agent(
+        name=name,
+        role="client",
+        http_port=1,
+        rpc_port=2,
+        serf_port=3,
+        run_dir=run_dir,
+        config_path=run_dir / "agent.hcl",
+        log_path=run_dir / "agent.log",
+        process=None,
+        driver="crunjar",
+        driver_state_dir=run_dir / "crunjar",
+        cgroup_parent=cgroup_parent,
+    )
+
+
+def info(pid, ppid, cmdline, name=None, cwd="/", cgroups="0::/\n"):
+    return leaks.ProcessInfo(pid, ppid, name or Path(cmdline[0]).name, tuple(cmdline), cwd, cgroups)
+
+
+def test_scope_of_an_agent_names_its_dirs_cgroup_parent_and_plugin(tmp_path):
+    scope = leaks.Scope.of(make_agent(tmp_path))
+    assert scope.run_dir == str(tmp_path / "client-1")
+    assert scope.state_dir == str(tmp_path / "client-1" / "crunjar")
+    assert scope.cgroup_parent == "crunjar-1-abc"
+    assert scope.plugin == "nomad-driver-crunjar"
+
+
+def test_scopes_recorded_in_a_snapshot_are_kept_for_agents_no_longer_running(tmp_path):
+    stopped = leaks.Scope("gone", "/tmp/x/gone")
+    before = {leaks.SCOPES_KEY: [stopped.__dict__, leaks.Scope("client-1", "/old/path").__dict__]}
+    scopes = leaks.scopes_of([make_agent(tmp_path)], before)
+    assert {scope.agent for scope in scopes} == {"client-1", "gone"}
+    # A live agent's current scope wins over the recorded one.
+    assert next(scope for scope in scopes if scope.agent == "client-1").run_dir == str(tmp_path / "client-1")
+
+
+def test_leaked_is_what_the_second_snapshot_adds_by_category():
+    before = {"processes": ["a: JVM pid 1 (java)"], "mounts": ["a: tmpfs mount /x"], leaks.SCOPES_KEY: []}
+    after = {"processes": ["a: JVM pid 1 (java)", "a: JVM pid 2 (java)"], "mounts": [], "cgroups": ["a: cgroup /c"]}
+    left = leaks.leaked(before, after)
+    assert left["processes"] == ["a: JVM pid 2 (java)"]
+    assert left["mounts"] == [] and left["cgroups"] == ["a: cgroup /c"]
+    assert leaks.count(left) == 2
+    assert leaks.describe(left) == "processes: a: JVM pid 2 (java)\ncgroups: a: cgroup /c"
+    assert leaks.leaked(None, after)["processes"] == after["processes"]
+
+
+def test_task_processes_are_found_and_named_but_not_the_agent_or_its_plugin(tmp_path):
+    run_dir = str(tmp_path / "client-1")
+    scope = leaks.Scope("client-1", run_dir, f"{run_dir}/crunjar", "crunjar-1-abc", "nomad-driver-crunjar")
+    plugin_path = "/repo/bin/plugins/nomad-driver-crunjar"
+    monitor_config = json.dumps({"id": "crunjar-a1-app", "bundle": f"{run_dir}/crunjar/bundles/crunjar-a1-app"})
+    table = [
+        info(1, 0, ["/sbin/init"]),
+        info(100, 1, ["/repo/bin/nomad", "agent", "-config", f"{run_dir}/agent.hcl"], cwd=run_dir),
+        info(101, 100, [plugin_path], cwd=run_dir),
+        info(102, 101, [plugin_path, "monitor", monitor_config], cwd=run_dir),
+        info(103, 102, ["/usr/lib/jvm/bin/java", "-jar", "/x.jar"], cgroups="4:memory:/crunjar-1-abc/crunjar-a1-app\n"),
+        info(104, 100, ["/repo/bin/nomad", "logmon"], cwd=run_dir),
+        info(105, 1, [plugin_path], cwd=run_dir),  # a plugin its dead agent left behind
+        info(106, 1, ["sleep", "100"], cwd=f"{run_dir}/data/alloc/a1"),
+        info(107, 1, ["java", "-jar", "other.jar"], cgroups="4:memory:/crunjar-1-abcd/x\n"),  # another agent's
+        info(108, 1, [plugin_path], cwd=str(tmp_path / "client-10")),  # another agent's plugin
+    ]
+    found = sorted(leaks.scope_processes(scope, 100, table))
+    assert found == sorted(
+        [
+            "driver monitor pid 102 (container crunjar-a1-app)",
+            "JVM pid 103 (/usr/lib/jvm/bin/java -jar /x.jar)",
+            "logmon pid 104",
+            "driver plugin pid 105 (orphaned: its agent is gone)",
+            "process pid 106 (sleep 100)",
+        ]
+    )
+    # Without a live agent, its plugin is a leftover too.
+    leftovers = leaks.scope_processes(scope, None, table)
+    assert "driver plugin pid 101 (child of pid 100: /repo/bin/nomad agent)" in leftovers
+
+
+def test_missing_crun_root_and_cgroup_parent_hold_nothing(tmp_path):
+    assert leaks.crun_containers(tmp_path / "no-such-root") == []
+    assert leaks.container_cgroups("no-such-parent", [tmp_path]) == []
+
+
+def test_snapshot_of_a_real_run_dir_lists_processes_bundles_and_alloc_dirs_then_nothing(tmp_path, spawn):
+    agent = make_agent(tmp_path, cgroup_parent="")
+    bundle = agent.driver_state_dir / "bundles" / "crunjar-a1-app"
+    bundle.mkdir(parents=True)
+    alloc_dir = agent.run_dir / "data" / "alloc" / "a1"
+    alloc_dir.mkdir(parents=True)
+    stray = spawn(["sleep", "1000"], cwd=alloc_dir)
+    scopes = leaks.scopes_of([agent])
+
+    snapshot = leaks.take_snapshot(scopes, {agent.name: None})
+
+    assert snapshot["processes"] == [f"client-1: process pid {stray.pid} (sleep 1000)"]
+    assert snapshot["bundles"] == [f"client-1: bundle {bundle}"]
+    assert snapshot["alloc_dirs"] == [f"client-1: alloc dir {alloc_dir}"]
+    assert snapshot[leaks.SCOPES_KEY] == [scope.__dict__ for scope in scopes]
+
+    stray.kill()
+    stray.wait()
+    bundle.rmdir()
+    alloc_dir.rmdir()
+    assert leaks.count(leaks.leaked(None, leaks.take_snapshot(scopes, {}))) == 0
+
+
+@needs_root
+def test_snapshot_lists_mounts_and_container_cgroups(tmp_path):
+    parent = f"crunjar-test-{uuid.uuid4().hex[:8]}"
+    agent = make_agent(tmp_path, cgroup_parent=parent)
+    secrets = agent.run_dir / "data" / "alloc" / "a1" / "app" / "secrets"
+    secrets.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(secrets)], check=True)
+    made = []
+    try:
+        for hierarchy in processes.cgroup_hierarchies(processes.read_mounts()):
+            try:
+                (hierarchy / parent / "crunjar-a1-app").mkdir(parents=True)
+                made.append(hierarchy / parent)
+            except OSError:
+                continue
+        if not made:
+            pytest.skip("no writable cgroup hierarchy")
+
+        snapshot = leaks.take_snapshot(leaks.scopes_of([agent]), {})
+
+        assert snapshot["mounts"] == [f"client-1: tmpfs mount {secrets}"]
+        assert f"client-1: cgroup {made[0] / 'crunjar-a1-app'}" in snapshot["cgroups"]
+        assert len(snapshot["cgroups"]) == len(made)
+    finally:
+        subprocess.run(["umount", str(secrets)], check=False)
+        for path in made:
+            (path / "crunjar-a1-app").rmdir()
+            path.rmdir()

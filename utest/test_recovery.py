@@ -1,0 +1,188 @@
+"""Recovery library internals that need no Nomad: crash notes, agent log reading, plugin lookup, waits."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from Recovery import (
+    Recovery,
+    _line_time,
+    _log_lines,
+    _LogGrowth,
+    _plugin_processes,
+    _signal,
+    _wait_for_recovery_line,
+    _wait_gone,
+)
+
+from nomadtest.client import Blocking
+from nomadtest.registry import REGISTRY, Agent
+from nomadtest.timeouts import Deadline
+
+LOG = """\
+    2026-11-22T02:42:57.374Z [INFO]  client.driver_mgr.nomad-driver-crunjar: started task: task_id=a1/app/x
+    2026-11-22T02:42:58.382Z [ERROR] client.driver_mgr: plugin process exited: id=18148 error="signal: killed"
+    2026-11-22T02:42:58.411Z [INFO]  client.driver_mgr.nomad-driver-crunjar: recovered task: task_id=a1/app/x
+"""
+
+
+def make_agent(tmp_path: Path, process: subprocess.Popen | None = None, name: str = "client-1") -> Agent:
+    return Agent(
+        name=name,
+        role="client",
+        http_port=1,
+        rpc_port=2,
+        serf_port=3,
+        run_dir=tmp_path,
+        config_path=tmp_path / "agent.hcl",
+        log_path=tmp_path / "agent.log",
+        process=process,
+        driver="fake",
+    )
+
+
+def test_a_disruption_notes_the_time_and_where_the_log_ended(tmp_path):
+    agent = make_agent(tmp_path)
+    assert agent.last_disruption is None
+    first = agent.record_disruption("agent SIGKILL", 42)
+    agent.log_path.write_text("line one\n")
+    before = time.time()
+    second = agent.record_disruption("driver plugin SIGKILL", 43)
+    assert (first.log_offset, first.pid) == (0, 42)
+    assert second.log_offset == len("line one\n") and second.at >= before
+    assert agent.last_disruption is second and second.restarted_at is None
+
+
+def test_log_lines_after_an_offset_with_every_needle(tmp_path):
+    agent = make_agent(tmp_path)
+    agent.log_path.write_text(LOG + "    2026-11-22T02:42:59.000Z [INFO] recovered task: task_id=a1 (no newline yet)")
+    assert len(_log_lines(agent, 0, ["recovered task", "a1"])) == 1
+    offset = LOG.index("    2026-11-22T02:42:58.411Z")
+    assert _log_lines(agent, offset, ["plugin process exited"]) == []
+    assert _log_lines(agent, 0, ["plugin process exited", "id=18148"])[0].endswith('error="signal: killed"')
+    # A line still being written is not read.
+    assert _log_lines(agent, 0, ["no newline yet"]) == []
+
+
+def test_log_line_time_is_read_from_nomads_timestamp():
+    assert _line_time(LOG.splitlines()[2]) == pytest.approx(1795315378.411, abs=0.001)
+    assert _line_time("==> NomadServer: starting agent again") is None
+
+
+def test_log_growth_needs_a_complete_line_past_the_offset():
+    growth = _LogGrowth(len("a\nb\n"))
+    assert growth.search("a\nb\n") is None
+    assert growth.search("a\nb\nhalf a line") is None
+    assert growth.search("a\nb\nc\n").lines == "c"
+
+
+def test_signal_names_with_or_without_sig():
+    assert _signal("SIGKILL") == signal.SIGKILL
+    assert _signal("term") == signal.SIGTERM
+    with pytest.raises(ValueError, match="Unknown signal 'SIGNOPE'"):
+        _signal("SIGNOPE")
+
+
+def test_driver_plugin_process_is_the_agents_child_running_the_plugin_not_a_monitor(tmp_path, spawn):
+    plugin = tmp_path / "nomad-driver-fake"
+    plugin.symlink_to("/bin/sleep")
+    # A fake agent with a plugin child and a "monitor" child: exec -a sets argv[0] and the monitor's argv[1].
+    script = f"{plugin} 1000 & (exec -a {plugin} bash -c 'sleep 1000' monitor) & wait"
+    agent_process = spawn(["bash", "-c", script], start_new_session=True)
+    agent = make_agent(tmp_path, agent_process)
+    deadline = Deadline(10)
+    while len(psutil.Process(agent_process.pid).children()) < 2 and not deadline.expired:
+        time.sleep(0.02)
+    found = _plugin_processes(agent, "nomad-driver-fake")
+    assert [Path(process.cmdline()[0]).name for process in found] == ["nomad-driver-fake"]
+    assert found[0].cmdline()[1:] == ["1000"]
+    REGISTRY.add(agent)
+    try:
+        assert Recovery().get_driver_plugin_process(agent.name) == found[0].pid
+        with pytest.raises(AssertionError, match="Expected one nomad-driver-other process"):
+            Recovery().get_driver_plugin_process(agent.name, plugin="nomad-driver-other")
+    finally:
+        REGISTRY.remove(agent)
+        os.killpg(agent_process.pid, signal.SIGKILL)  # the fake agent's children too
+
+
+def test_no_plugin_without_a_running_agent(tmp_path):
+    assert _plugin_processes(make_agent(tmp_path), "nomad-driver-fake") == []
+
+
+def test_waiting_for_a_process_to_exit_fails_with_what_it_still_is(spawn):
+    process = spawn(["sleep", "1000"])
+    with pytest.raises(AssertionError, match=r"still running after .*sleep 1000"):
+        _wait_gone(psutil.Process(process.pid), Deadline(0.2))
+    os.kill(process.pid, signal.SIGKILL)
+    _wait_gone(psutil.Process(process.pid), Deadline(5))  # a zombie counts as gone
+    Recovery().wait_until_process_exits(process.pid)
+
+
+ALLOC = "a1b2c3d4-0000-0000-0000-000000000000"
+
+
+class FakeClient:
+    """Answers blocking queries on one allocation with the task state given."""
+
+    def __init__(self, state: dict) -> None:
+        self.state = state
+
+    def blocking_get(self, path: str, index: int = 0, wait: float = 5.0, **params) -> Blocking:
+        time.sleep(0.01)
+        return Blocking({"ID": ALLOC, "TaskStates": {"app": self.state}}, index + 1)
+
+
+def recovering_agent(tmp_path: Path, log: str, state: dict) -> Agent:
+    agent = make_agent(tmp_path)
+    agent.log_path.write_text("    2026-11-22T02:00:00.000Z [INFO] before the crash: recovered task " + ALLOC + "\n")
+    agent.record_disruption("agent SIGKILL", 1)
+    with open(agent.log_path, "a") as file:
+        file.write(log)
+    agent.client = FakeClient(state)
+    return agent
+
+
+def wait_for_recovery(agent: Agent, timeout: float = 5.0) -> str | None:
+    disruption = agent.last_disruption
+    return _wait_for_recovery_line(
+        agent, ALLOC, "app", "recovered task", disruption.log_offset, disruption.at, "agent SIGKILL", Deadline(timeout)
+    )
+
+
+def test_recovery_line_after_the_crash_is_found(tmp_path):
+    line = f"    2026-11-22T02:00:01.000Z [INFO]  crunjar: recovered task: task_id={ALLOC}/app/x state=running\n"
+    agent = recovering_agent(tmp_path, line, {"State": "running", "Events": []})
+    assert wait_for_recovery(agent) == line.rstrip("\n")
+
+
+def test_recovery_wait_fails_at_once_when_nomad_could_not_run_the_allocation(tmp_path):
+    line = f"    2026-11-22T02:00:01.000Z [ERROR] client: error running alloc: alloc_id={ALLOC}\n"
+    agent = recovering_agent(tmp_path, line, {"State": "running", "Events": []})
+    started = time.monotonic()
+    with pytest.raises(AssertionError, match=r"(?s)was not recovered after agent SIGKILL.*error running alloc"):
+        wait_for_recovery(agent, timeout=30)
+    assert time.monotonic() - started < 5
+
+
+def test_recovery_wait_fails_at_once_on_a_failed_restore_event(tmp_path):
+    event = {
+        "Type": "Failed Restoring Task",
+        "DisplayMessage": "failed to restore task",
+        "Time": time.time_ns() + 10**9,
+    }
+    agent = recovering_agent(tmp_path, "", {"State": "running", "Events": [event]})
+    with pytest.raises(AssertionError, match="Failed Restoring Task: failed to restore task"):
+        wait_for_recovery(agent, timeout=30)
+
+
+def test_recovery_wait_times_out_with_what_it_saw(tmp_path):
+    agent = recovering_agent(tmp_path, "", {"State": "running", "Events": []})
+    with pytest.raises(AssertionError, match=f"shows no 'recovered task' for allocation {ALLOC}.*task is running"):
+        wait_for_recovery(agent, timeout=0.3)
