@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -89,15 +90,26 @@ def test_signal_names_with_or_without_sig():
         _signal("SIGNOPE")
 
 
+def _argv0_names(pid: int) -> list[str]:
+    """What the children of ``pid`` run, once each has exec'd (a fork still shows bash)."""
+    names = []
+    for child in psutil.Process(pid).children():
+        with contextlib.suppress(psutil.Error, IndexError):
+            names.append(Path(child.cmdline()[0]).name)
+    return names
+
+
 def test_driver_plugin_process_is_the_agents_child_running_the_plugin_not_a_monitor(tmp_path, spawn):
     plugin = tmp_path / "nomad-driver-fake"
     plugin.symlink_to("/bin/sleep")
-    # A fake agent with a plugin child and a "monitor" child: exec -a sets argv[0] and the monitor's argv[1].
-    script = f"{plugin} 1000 & (exec -a {plugin} bash -c 'sleep 1000' monitor) & wait"
+    # A fake agent with a plugin child and a "monitor" child whose argv is [plugin, "monitor"]: cat
+    # blocks forever opening the FIFO named monitor, which has no writer.
+    os.mkfifo(tmp_path / "monitor")
+    script = f"cd {tmp_path}; {plugin} 1000 & (exec -a {plugin} cat monitor) & wait"
     agent_process = spawn(["bash", "-c", script], start_new_session=True)
     agent = make_agent(tmp_path, agent_process)
     deadline = Deadline(10)
-    while len(psutil.Process(agent_process.pid).children()) < 2 and not deadline.expired:
+    while not deadline.expired and _argv0_names(agent_process.pid) != ["nomad-driver-fake"] * 2:
         time.sleep(0.02)
     found = _plugin_processes(agent, "nomad-driver-fake")
     assert [Path(process.cmdline()[0]).name for process in found] == ["nomad-driver-fake"]

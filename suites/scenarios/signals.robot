@@ -73,7 +73,8 @@ Signals Sent With Signal Task Reach The JVM
     Signal Task And Wait For Its Echo    ${job}    SIGHUP
     Signal Task And Wait For Its Echo    ${job}    SIGUSR1
     Task Log Should Be Equal    ${job}    signal-echo ready\nreceived SIGHUP\nreceived SIGUSR1\n
-    Signaling Events Should Be    ${job}    SIGHUP    SIGUSR1
+    # The client reports non-terminal task events to the servers in batches, up to a second late.
+    Wait Until Keyword Succeeds    10s    200ms    Signaling Events Should Be    ${job}    SIGHUP    SIGUSR1
     Wait For Task State    ${job}    running    timeout=5s
 
 Stopped Task Goes Through Nomad's Documented Events
