@@ -11,6 +11,7 @@ v1 hierarchy of its own empties the v2 one, and crun then works.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -63,8 +64,8 @@ def parse_cgroup_mounts(mountinfo: str) -> tuple[Path | None, bool]:
     return v2_mount, has_v1
 
 
-def read_cgroup_layout() -> CgroupLayout:
-    v2_mount, has_v1 = parse_cgroup_mounts(Path("/proc/self/mountinfo").read_text())
+def read_cgroup_layout(mountinfo: str | None = None) -> CgroupLayout:
+    v2_mount, has_v1 = parse_cgroup_mounts(mountinfo or Path("/proc/self/mountinfo").read_text())
     if v2_mount is None:
         return CgroupLayout("legacy", None, [])
     if not has_v1:
@@ -174,11 +175,14 @@ def write_probe_bundle(bundle: Path, container_id: str) -> None:
 
 
 def remove_cgroup_dirs(name: str) -> None:
-    """Remove the (empty) cgroup named ``name`` from every mounted hierarchy."""
+    """Remove the cgroup named ``name``, children first, from every mounted hierarchy; best effort."""
     for hierarchy in [CGROUP_ROOT, *CGROUP_ROOT.iterdir()]:
         leftover = hierarchy / name
-        if leftover.is_dir():
-            leftover.rmdir()
+        if not leftover.is_dir():
+            continue
+        for directory, _, _ in sorted(os.walk(leftover), key=lambda entry: -entry[0].count("/")):
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
 
 
 def discover_jdks() -> list[Path]:
