@@ -8,28 +8,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import needs_root
+from conftest import fake_agent, needs_root
 
 from nomadtest import leaks, processes
 from nomadtest.registry import Agent
 
 
 def make_agent(tmp_path: Path, name: str = "client-1", cgroup_parent: str = "crunjar-1-abc") -> Agent:
-    run_dir = tmp_path / name
-    return Agent(
-        name=name,
-        role="client",
-        http_port=1,
-        rpc_port=2,
-        serf_port=3,
-        run_dir=run_dir,
-        config_path=run_dir / "agent.hcl",
-        log_path=run_dir / "agent.log",
-        process=None,
-        driver="crunjar",
-        driver_state_dir=run_dir / "crunjar",
-        cgroup_parent=cgroup_parent,
-    )
+    return fake_agent(tmp_path / name, name=name, cgroup_parent=cgroup_parent)
 
 
 def info(pid, ppid, cmdline, name=None, cwd="/", cgroups="0::/\n"):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import fake_agent
 from Recovery import (
     Recovery,
     _line_time,
@@ -34,18 +35,7 @@ LOG = """\
 
 
 def make_agent(tmp_path: Path, process: subprocess.Popen | None = None, name: str = "client-1") -> Agent:
-    return Agent(
-        name=name,
-        role="client",
-        http_port=1,
-        rpc_port=2,
-        serf_port=3,
-        run_dir=tmp_path,
-        config_path=tmp_path / "agent.hcl",
-        log_path=tmp_path / "agent.log",
-        process=process,
-        driver="fake",
-    )
+    return fake_agent(tmp_path, process, name=name, driver="fake")
 
 
 def test_a_disruption_notes_the_time_and_where_the_log_ended(tmp_path):
