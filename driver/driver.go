@@ -706,12 +706,18 @@ func parseSignal(name string) (unix.Signal, error) {
 	return 0, fmt.Errorf("unknown signal %q", name)
 }
 
-func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) error {
+// handleAndSignal finds the task and parses the signal Nomad names for it.
+func (d *Driver) handleAndSignal(taskID, signal string) (*taskHandle, unix.Signal, error) {
 	h, ok := d.tasks.Get(taskID)
 	if !ok {
-		return drivers.ErrTaskNotFound
+		return nil, 0, drivers.ErrTaskNotFound
 	}
 	sig, err := parseSignal(signal)
+	return h, sig, err
+}
+
+func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) error {
+	h, sig, err := d.handleAndSignal(taskID, signal)
 	if err != nil {
 		return err
 	}
@@ -781,11 +787,7 @@ func (d *Driver) TaskStats(ctx context.Context, taskID string, interval time.Dur
 }
 
 func (d *Driver) SignalTask(taskID string, signal string) error {
-	h, ok := d.tasks.Get(taskID)
-	if !ok {
-		return drivers.ErrTaskNotFound
-	}
-	sig, err := parseSignal(signal)
+	h, sig, err := d.handleAndSignal(taskID, signal)
 	if err != nil {
 		return err
 	}

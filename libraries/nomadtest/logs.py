@@ -42,8 +42,8 @@ def _path(alloc_id: str) -> str:
     return f"/v1/client/fs/logs/{alloc_id}"
 
 
-def read_log(client: NomadClient, alloc_id: str, task: str, stream: str = "stdout") -> str:
-    """The complete retained log of ``task``, across rotated files, decoded as UTF-8."""
+def _read(client: NomadClient, alloc_id: str, task: str, stream: str, origin: str, offset: int) -> bytes:
+    """The plain log bytes from ``offset`` counted from ``origin`` (start or end), without following."""
     chunks = client.stream(
         _path(alloc_id),
         timeout=READ_TIMEOUT,
@@ -51,25 +51,20 @@ def read_log(client: NomadClient, alloc_id: str, task: str, stream: str = "stdou
         type=check_stream(stream),
         plain="true",
         follow="false",
-        origin="start",
-        offset=0,
+        origin=origin,
+        offset=offset,
     )
-    return b"".join(chunks).decode("utf-8", errors="replace")
+    return b"".join(chunks)
+
+
+def read_log(client: NomadClient, alloc_id: str, task: str, stream: str = "stdout") -> str:
+    """The complete retained log of ``task``, across rotated files, decoded as UTF-8."""
+    return _read(client, alloc_id, task, stream, "start", 0).decode("utf-8", errors="replace")
 
 
 def tail_log(client: NomadClient, alloc_id: str, task: str, stream: str = "stdout", lines: int = 20) -> list[str]:
     """The last ``lines`` lines of the log, reading only its end."""
-    chunks = client.stream(
-        _path(alloc_id),
-        timeout=READ_TIMEOUT,
-        task=task,
-        type=check_stream(stream),
-        plain="true",
-        follow="false",
-        origin="end",
-        offset=TAIL_BYTES,
-    )
-    data = b"".join(chunks)
+    data = _read(client, alloc_id, task, stream, "end", TAIL_BYTES)
     text = data.decode("utf-8", errors="replace").splitlines()
     if len(data) >= TAIL_BYTES and text:
         text = text[1:]  # the first line was cut by the byte offset
