@@ -21,6 +21,7 @@ ROBOT_COMMON := --outputdir $(RESULTS) --xunit xunit.xml --loglevel DEBUG:INFO
 # After the suites: nothing the run started may be left on the host.
 LEFTOVERS    := $(PYTHON) scripts/check-leftovers.py --baseline $(RESULTS)/leftovers-before.json
 PABOT_PROCESSES ?= 4
+LIBRARIES := NomadServer NomadJob LogVerifier Recovery ArtifactServer
 
 export NOMAD_BIN
 # pabot starts `robot` from PATH.
@@ -35,7 +36,7 @@ setup: venv deps nomad driver jars ## Everything the tests need: venv, host pack
 
 .PHONY: venv
 venv: $(VENV)/.installed ## Python virtualenv with requirements.txt
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
@@ -125,8 +126,8 @@ lint: venv ## robocop, ruff, gofmt and go vet
 .PHONY: docs
 docs: venv ## libdoc HTML of each keyword library into results/docs/
 	@mkdir -p $(RESULTS)/docs
-	for lib in libraries/*.py; do \
-		$(VENV)/bin/libdoc --pythonpath libraries $$lib $(RESULTS)/docs/$$(basename $$lib .py).html || exit 1; \
+	for lib in $(LIBRARIES); do \
+		$(VENV)/bin/libdoc $$lib $(RESULTS)/docs/$$lib.html || exit 1; \
 	done
 
 .PHONY: clean

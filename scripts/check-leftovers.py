@@ -14,47 +14,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "libraries"))
 
-import psutil
-
-from nomadtest import leaks, processes
-
-CGROUP_PREFIX = "crunjar-"
-
-
-def leftovers(run_root: Path) -> list[str]:
-    found = [f"process {p.pid}: {' '.join(p.cmdline())[:160]}" for p in processes.processes_using(run_root)]
-    for process in psutil.process_iter(["name"]):
-        try:
-            if (
-                process.info["name"] == "java"
-                and f"/{CGROUP_PREFIX}" in Path(f"/proc/{process.pid}/cgroup").read_text()
-            ):
-                found.append(f"container JVM {process.pid}: {' '.join(process.cmdline())[:160]}")
-        except (psutil.Error, OSError):
-            continue
-    found += [f"container {c} in {root}" for root in run_root.glob("**/crun") for c in leaks.crun_containers(root)]
-    mounts = processes.read_mounts()
-    found += [f"mount {m.mount_point}" for m in processes.mounts_under(run_root, mounts)]
-    for hierarchy in processes.cgroup_hierarchies(mounts):
-        found += [f"cgroup {c}" for c in hierarchy.glob(f"{CGROUP_PREFIX}*") if c.is_dir()]
-    if run_root.is_dir():
-        found += [f"run dir {d}" for d in run_root.glob("*/*") if d.is_dir() and d.parent.name not in ("state", "logs")]
-    return found
+from nomadtest import runroot
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--run-root", type=Path, default=Path(os.environ.get("NOMAD_E2E_RUN_ROOT", "/tmp/nomad-e2e")))
+    parser.add_argument("--run-root", type=Path, default=runroot.run_root())
     parser.add_argument("--baseline", type=Path, help="what was there before the run")
     parser.add_argument("--save", action="store_true", help="write the baseline instead of checking")
     args = parser.parse_args()
-    found = leftovers(args.run_root)
+    found = runroot.leftovers(args.run_root, host_wide=True)
     if args.save:
         args.baseline.parent.mkdir(parents=True, exist_ok=True)
         args.baseline.write_text(json.dumps(found, indent=1))

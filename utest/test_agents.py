@@ -8,9 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from nomadtest import agents
+from nomadtest import agentlog, agents, nodes
 from nomadtest.listener import OUTSIDE_ROBOT, OwnershipListener, current_owner, owned_by
 from nomadtest.registry import Agent
+from nomadtest.waiting import Deadline
 
 
 def node(status="ready", detected=True, healthy=True, when="2030-01-01T00:00:00.123456789Z", text="Healthy"):
@@ -19,25 +20,43 @@ def node(status="ready", detected=True, healthy=True, when="2030-01-01T00:00:00.
 
 
 def test_parse_time_cuts_nanoseconds():
-    assert agents.parse_time("1970-01-01T00:00:01.123456789Z") == pytest.approx(1.123456)
+    assert nodes.parse_time("1970-01-01T00:00:01.123456789Z") == pytest.approx(1.123456)
 
 
 def test_node_ready_needs_status_detection_health_and_a_fresh_fingerprint():
-    since = agents.parse_time("2029-12-31T00:00:00Z")
-    assert agents.NodeView("n", since, node()).ready("crunjar")
-    assert not agents.NodeView("n", since, node(status="initializing")).ready("crunjar")
-    assert not agents.NodeView("n", since, node(healthy=False)).ready("crunjar")
-    assert not agents.NodeView("n", since, node(when="2029-01-01T00:00:00Z")).ready("crunjar")
-    assert not agents.NodeView("n", since, node()).ready("raw_exec")
-    assert not agents.NodeView("n", since).ready("crunjar")
+    since = nodes.parse_time("2029-12-31T00:00:00Z")
+    assert agents.NodeView("n", since, node()).ready("crunjar", require_driver=True)
+    assert not agents.NodeView("n", since, node(status="initializing")).ready("crunjar", require_driver=True)
+    assert not agents.NodeView("n", since, node(healthy=False)).ready("crunjar", require_driver=True)
+    assert not agents.NodeView("n", since, node(when="2029-01-01T00:00:00Z")).ready("crunjar", require_driver=True)
+    assert not agents.NodeView("n", since, node()).ready("raw_exec", require_driver=True)
+    assert not agents.NodeView("n", since).ready("crunjar", require_driver=True)
+
+
+def test_without_the_driver_a_registered_node_with_a_fresh_fingerprint_is_ready():
+    since = nodes.parse_time("2029-12-31T00:00:00Z")
+    assert agents.NodeView("n", since, node(healthy=False)).ready("crunjar", require_driver=False)
+    # The view of the node from before a restart does not count.
+    assert not agents.NodeView("n", since, node(when="2029-01-01T00:00:00Z")).ready("crunjar", require_driver=False)
+    assert not agents.NodeView("n", since, node(status="initializing")).ready("crunjar", require_driver=False)
+
+
+def test_a_fresh_fingerprint_without_the_driver_means_its_plugin_was_never_loaded():
+    since = nodes.parse_time("2029-12-31T00:00:00Z")
+    assert agents.NodeView("n", since, node()).driver_missing("crunjr")
+    assert not agents.NodeView("n", since, node()).driver_missing("crunjar")
+    assert not agents.NodeView("n", since, node(when="2029-01-01T00:00:00Z")).driver_missing("crunjr")
+    assert "(did you mean 'crunjar'?) is not among its drivers (crunjar)" in agents.NodeView(
+        "n", since, node()
+    ).describe("crunjr")
 
 
 def test_node_descriptions_carry_the_driver_health_description():
     view = agents.NodeView("n", 0, node(healthy=False, text="crun not found at /usr/bin/crun"))
-    assert view.describe("crunjar") == (
+    assert view.describe("crunjar").startswith(
         "node 'n': status ready; driver 'crunjar' detected=True healthy=False: crun not found at /usr/bin/crun"
     )
-    assert "not fingerprinted (is its plugin in the plugin_dir?)" in view.describe("other")
+    assert "is its plugin an executable file in the plugin_dir" in view.describe("other")
     assert agents.NodeView("n", 0).describe("crunjar") == "node 'n': not registered"
 
 
@@ -48,16 +67,30 @@ def test_waiting_fails_at_once_when_the_agent_exits(tmp_path):
     agent = Agent("a", "server+client", 1, 2, 3, tmp_path, tmp_path / "x", tmp_path / "agent.log", process, "crunjar")
     started = time.monotonic()
     with pytest.raises(
-        agents.AgentExitedError, match=r"exited with code 3 before it was ready\.\n==> Error starting agent: bad config"
+        agents.AgentExitedError, match=r"exited with code 3 before it was ready\.\n.*\n==> Error starting agent: bad config"
     ):
-        agents.wait_until_ready(agent, [agent], {"a": 0}, "crunjar", timeout=30)
+        agents.wait_until_ready(agent, [agent], {"a": 0}, "crunjar", Deadline(30))
     assert time.monotonic() - started < 1
 
 
 def test_log_of_last_start_skips_earlier_runs(tmp_path):
     log = tmp_path / "agent.log"
-    log.write_text(f"bind: address already in use\n\n{agents.RESTART_MARKER} at 10:00:00\nfine\n")
-    assert agents.log_of_last_start(log) == f"{agents.RESTART_MARKER} at 10:00:00\nfine\n"
+    log.write_text(f"bind: address already in use\n\n{agentlog.RESTART_MARKER} at 10:00:00\nfine\n")
+    assert agentlog.since_last_start(log) == f"{agentlog.RESTART_MARKER} at 10:00:00\nfine\n"
+
+
+def test_notable_lines_are_warnings_and_errors_without_http_request_records():
+    log = (
+        "2030-01-01T00:00:00Z [DEBUG] http: request complete: method=GET path=/v1/nodes\n"
+        "2030-01-01T00:00:00Z [WARN]  agent.plugin_loader: skipping un-executable file in plugin folder: file=x\n"
+        "2030-01-01T00:00:00Z [ERROR] http: request failed: method=GET path=/v1/job/x error=\"job not found\"\n"
+        "==> Error starting agent: bad config\n"
+    )
+    assert agentlog.notable_lines(log) == [
+        "2030-01-01T00:00:00Z [WARN]  agent.plugin_loader: skipping un-executable file in plugin folder: file=x",
+        "==> Error starting agent: bad config",
+    ]
+    assert len(agentlog.quiet_lines(log)) == 2
 
 
 def test_owners_contain_their_tests_and_child_suites_only():

@@ -297,3 +297,18 @@ def test_placement_failures_are_history_once_a_newer_evaluation_placed_everythin
 def test_no_nodes_is_explained():
     metric = {"NodesEvaluated": 0, "NodesInPool": 0, "NodePool": "default", "NodesAvailable": {"dc1": 0}}
     assert jobs.describe_metric(metric) == "no nodes in node pool 'default'; no nodes available in datacenters dc1"
+
+
+def test_a_variable_the_template_never_reads_names_the_closest_one():
+    with pytest.raises(jobs.JobError, match=r"has no variable 'memroy' \(did you mean 'memory'\?\); it reads: args,"):
+        jobs.render_job("java-batch", {"jar_path": "/x.jar", "memroy": 300})
+
+
+def test_variables_of_extended_templates_count_as_known():
+    rendered = jobs.render_job("java-service", {"jar_path": "/x.jar", "memory": 300, "cpu": 100})
+    assert "memory = 300" in rendered.hcl
+
+
+def test_driver_errors_lose_their_grpc_wrapping():
+    event = {"Type": "Driver Failure", "DisplayMessage": "rpc error: code = Unknown desc = jar_path /x: file not found"}
+    assert jobs.event_message(event) == "jar_path /x: file not found"

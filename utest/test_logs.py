@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from nomadtest import logs
-from nomadtest.timeouts import Deadline
+from nomadtest.waiting import Deadline
 
 
 class StreamingClient:

@@ -12,20 +12,13 @@ from pathlib import Path
 import psutil
 import pytest
 from conftest import fake_agent
-from Recovery import (
-    Recovery,
-    _line_time,
-    _log_lines,
-    _LogGrowth,
-    _plugin_processes,
-    _signal,
-    _wait_for_recovery_line,
-    _wait_gone,
-)
+from Recovery import Recovery
+
+from nomadtest import agentlog, crashes
 
 from nomadtest.client import Blocking
 from nomadtest.registry import REGISTRY, Agent
-from nomadtest.timeouts import Deadline
+from nomadtest.waiting import Deadline
 
 LOG = """\
     2026-11-22T02:42:57.374Z [INFO]  client.driver_mgr.nomad-driver-crunjar: started task: task_id=a1/app/x
@@ -53,31 +46,31 @@ def test_a_disruption_notes_the_time_and_where_the_log_ended(tmp_path):
 def test_log_lines_after_an_offset_with_every_needle(tmp_path):
     agent = make_agent(tmp_path)
     agent.log_path.write_text(LOG + "    2026-11-22T02:42:59.000Z [INFO] recovered task: task_id=a1 (no newline yet)")
-    assert len(_log_lines(agent, 0, ["recovered task", "a1"])) == 1
+    assert len(agentlog.lines_with(agent.log_path, 0, ["recovered task", "a1"])) == 1
     offset = LOG.index("    2026-11-22T02:42:58.411Z")
-    assert _log_lines(agent, offset, ["plugin process exited"]) == []
-    assert _log_lines(agent, 0, ["plugin process exited", "id=18148"])[0].endswith('error="signal: killed"')
+    assert agentlog.lines_with(agent.log_path, offset, ["plugin process exited"]) == []
+    assert agentlog.lines_with(agent.log_path, 0, ["plugin process exited", "id=18148"])[0].endswith('error="signal: killed"')
     # A line still being written is not read.
-    assert _log_lines(agent, 0, ["no newline yet"]) == []
+    assert agentlog.lines_with(agent.log_path, 0, ["no newline yet"]) == []
 
 
 def test_log_line_time_is_read_from_nomads_timestamp():
-    assert _line_time(LOG.splitlines()[2]) == pytest.approx(1795315378.411, abs=0.001)
-    assert _line_time("==> NomadServer: starting agent again") is None
+    assert agentlog.line_time(LOG.splitlines()[2]) == pytest.approx(1795315378.411, abs=0.001)
+    assert agentlog.line_time("==> NomadServer: starting agent again") is None
 
 
 def test_log_growth_needs_a_complete_line_past_the_offset():
-    growth = _LogGrowth(len("a\nb\n"))
+    growth = crashes.LogGrowth(len("a\nb\n"))
     assert growth.search("a\nb\n") is None
     assert growth.search("a\nb\nhalf a line") is None
     assert growth.search("a\nb\nc\n").lines == "c"
 
 
 def test_signal_names_with_or_without_sig():
-    assert _signal("SIGKILL") == signal.SIGKILL
-    assert _signal("term") == signal.SIGTERM
+    assert crashes.parse_signal("SIGKILL") == signal.SIGKILL
+    assert crashes.parse_signal("term") == signal.SIGTERM
     with pytest.raises(ValueError, match="Unknown signal 'SIGNOPE'"):
-        _signal("SIGNOPE")
+        crashes.parse_signal("SIGNOPE")
 
 
 def _argv0_names(pid: int) -> list[str]:
@@ -101,7 +94,7 @@ def test_driver_plugin_process_is_the_agents_child_running_the_plugin_not_a_moni
     deadline = Deadline(10)
     while not deadline.expired and _argv0_names(agent_process.pid) != ["nomad-driver-fake"] * 2:
         time.sleep(0.02)
-    found = _plugin_processes(agent, "nomad-driver-fake")
+    found = crashes.plugin_processes(agent, "nomad-driver-fake")
     assert [Path(process.cmdline()[0]).name for process in found] == ["nomad-driver-fake"]
     assert found[0].cmdline()[1:] == ["1000"]
     REGISTRY.add(agent)
@@ -115,15 +108,15 @@ def test_driver_plugin_process_is_the_agents_child_running_the_plugin_not_a_moni
 
 
 def test_no_plugin_without_a_running_agent(tmp_path):
-    assert _plugin_processes(make_agent(tmp_path), "nomad-driver-fake") == []
+    assert crashes.plugin_processes(make_agent(tmp_path), "nomad-driver-fake") == []
 
 
 def test_waiting_for_a_process_to_exit_fails_with_what_it_still_is(spawn):
     process = spawn(["sleep", "1000"])
     with pytest.raises(AssertionError, match=r"still running after .*sleep 1000"):
-        _wait_gone(psutil.Process(process.pid), Deadline(0.2))
+        crashes.wait_gone(psutil.Process(process.pid), Deadline(0.2))
     os.kill(process.pid, signal.SIGKILL)
-    _wait_gone(psutil.Process(process.pid), Deadline(5))  # a zombie counts as gone
+    crashes.wait_gone(psutil.Process(process.pid), Deadline(5))  # a zombie counts as gone
     Recovery().wait_until_process_exits(process.pid)
 
 
@@ -152,9 +145,8 @@ def recovering_agent(tmp_path: Path, log: str, state: dict) -> Agent:
 
 
 def wait_for_recovery(agent: Agent, timeout: float = 5.0) -> str | None:
-    disruption = agent.last_disruption
-    return _wait_for_recovery_line(
-        agent, ALLOC, "app", "recovered task", disruption.log_offset, disruption.at, "agent SIGKILL", Deadline(timeout)
+    return crashes.wait_for_recovery_line(
+        agent, ALLOC, "app", "recovered task", agent.last_disruption, Deadline(timeout)
     )
 
 

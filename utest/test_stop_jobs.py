@@ -1,75 +1,97 @@
-"""Stopping every job of a cluster, as suite teardowns do before checking for leaks."""
+"""Stopping jobs: stop, wait until their allocations are terminal, then purge."""
 
-from datetime import timedelta
+from __future__ import annotations
+
+from urllib.parse import unquote
 
 import pytest
-from NomadJob import stop_all_jobs
 
-from nomadtest.client import Blocking, NomadAPIError
-from nomadtest.timeouts import Deadline
+from nomadtest import jobs
+from nomadtest.client import Blocking, NomadAPIError, api_path
+from nomadtest.waiting import Deadline
 
 
 class FakeNomad:
-    """Jobs with allocations that become terminal once their job is deregistered."""
+    """Jobs whose running allocations become terminal a few queries after the job was stopped."""
 
     address = "http://127.0.0.1:4646"
 
-    def __init__(self, jobs: dict[str, dict]) -> None:
-        self.jobs = jobs
-        self.deleted: list[tuple[str, str]] = []
+    def __init__(self, allocations: dict[str, dict[str, str]], queries_to_stop: int = 2) -> None:
+        self.allocations = allocations  # job id -> {alloc id: client status}
+        self.queries_to_stop = queries_to_stop
+        self.calls: list[tuple[str, str]] = []
+        self.stopped_at: dict[str, int] = {}
+        self.queries = 0
 
     def get(self, path: str, **params):
-        if path == "/v1/jobs":
-            return [{"ID": job_id, "Stop": job["stop"]} for job_id, job in self.jobs.items()]
-        job_id = path.split("/")[3]
-        if path.endswith("/allocations"):
-            return [{"ID": alloc, "ClientStatus": status} for alloc, status in self.jobs[job_id]["allocs"].items()]
-        raise NomadAPIError("GET", path, 404, "not found")
+        job_id = unquote(path.split("/")[3])
+        if job_id not in self.allocations:
+            raise NomadAPIError("GET", path, 404, "job not found")
+        return {"ID": job_id}
 
     def delete(self, path: str, **params):
-        job_id = path.split("/")[3]
-        self.deleted.append((job_id, params["purge"]))
-        allocs = self.jobs[job_id]["allocs"]
-        for alloc in allocs:
-            allocs[alloc] = "complete"
+        job_id = unquote(path.split("/")[3])
+        self.calls.append((job_id, params["purge"]))
+        if params["purge"] == "false":
+            self.stopped_at[job_id] = self.queries
+        else:
+            running = [status for status in self.allocations[job_id].values() if status == "running"]
+            assert not running, f"job {job_id} purged while its allocations still run"
 
     def blocking_get(self, path: str, index: int = 0, wait: float = 5.0, **params) -> Blocking:
-        alloc_id = path.rsplit("/", 1)[1]
-        for job in self.jobs.values():
-            if alloc_id in job["allocs"]:
-                return Blocking({"ID": alloc_id, "ClientStatus": job["allocs"][alloc_id]}, index + 1)
-        raise NomadAPIError("GET", path, 404, "not found")
+        assert path == "/v1/allocations" and params["namespace"] == "*"
+        self.queries += 1
+        for job_id, stopped in self.stopped_at.items():
+            if self.queries - stopped >= self.queries_to_stop:
+                self.allocations[job_id] = dict.fromkeys(self.allocations[job_id], "complete")
+        answer = [
+            {"ID": alloc, "JobID": job_id, "Namespace": "default", "NodeID": "n1", "ClientStatus": status}
+            for job_id, allocs in self.allocations.items()
+            for alloc, status in allocs.items()
+        ]
+        return Blocking(answer, index + 1)
 
 
-def test_every_job_is_stopped_and_purged_and_its_allocations_awaited():
-    nomad = FakeNomad(
-        {
-            "running": {"stop": False, "allocs": {"a" * 36: "running"}},
-            "done": {"stop": True, "allocs": {"b" * 36: "complete"}},
-        }
-    )
-    stopped = stop_all_jobs(nomad, purge=True, deadline=Deadline(timedelta(seconds=5)))
-    assert stopped == ["running", "done"]
-    assert nomad.deleted == [("running", "true"), ("done", "true")]
-    assert nomad.jobs["running"]["allocs"]["a" * 36] == "complete"
+def test_a_job_is_stopped_its_allocations_awaited_and_only_then_purged():
+    nomad = FakeNomad({"web": {"a" * 36: "running"}})
+    assert jobs.stop_jobs(nomad, [("default", "web")], purge=True, deadline=Deadline(5)) == []
+    assert nomad.calls == [("web", "false"), ("web", "true")]
+    assert nomad.allocations["web"]["a" * 36] == "complete"
 
 
-def test_without_purge_stopped_jobs_are_left_alone():
-    nomad = FakeNomad(
-        {
-            "running": {"stop": False, "allocs": {}},
-            "done": {"stop": True, "allocs": {}},
-        }
-    )
-    assert stop_all_jobs(nomad, purge=False, deadline=Deadline(timedelta(seconds=5))) == ["running"]
-    assert nomad.deleted == [("running", "false")]
+def test_without_purge_the_job_is_only_stopped():
+    nomad = FakeNomad({"web": {"a" * 36: "running"}})
+    jobs.stop_jobs(nomad, [("default", "web")], purge=False, deadline=Deadline(5))
+    assert nomad.calls == [("web", "false")]
 
 
-def test_a_job_that_does_not_stop_in_time_fails_naming_its_allocation():
-    class Stuck(FakeNomad):
-        def delete(self, path: str, **params):
-            self.deleted.append((path.split("/")[3], params["purge"]))
+def test_an_unknown_job_is_skipped():
+    nomad = FakeNomad({})
+    assert jobs.stop_jobs(nomad, [("default", "gone")], purge=True, deadline=Deadline(1)) == []
+    assert nomad.calls == []
 
-    nomad = Stuck({"stuck": {"stop": False, "allocs": {"c" * 36: "running"}}})
-    with pytest.raises(AssertionError, match="Allocation cccccccc did not stop"):
-        stop_all_jobs(nomad, purge=True, deadline=Deadline(timedelta(seconds=0.3)))
+
+def test_allocations_that_do_not_stop_in_time_are_returned_and_the_job_purged_anyway():
+    nomad = FakeNomad({"stuck": {"c" * 36: "running"}}, queries_to_stop=10**6)
+    nomad.delete = lambda path, **params: nomad.calls.append((unquote(path.split("/")[3]), params["purge"]))
+    pending = jobs.stop_jobs(nomad, [("default", "stuck")], purge=True, deadline=Deadline(0.2))
+    assert pending == ["cccccccc (stuck/None: running)"]
+    assert nomad.calls == [("stuck", "false"), ("stuck", "true")]
+
+
+def test_allocations_on_nodes_that_are_gone_are_not_awaited():
+    nomad = FakeNomad({"web": {"a" * 36: "running"}}, queries_to_stop=10**6)
+    nomad.delete = lambda path, **params: None
+    assert jobs.stop_jobs(nomad, [("default", "web")], True, Deadline(5), live_node_ids={"other"}) == []
+
+
+@pytest.mark.parametrize("job_id", ["a?b", "a#b", "a/b", "ünï"])
+def test_job_ids_are_quoted_into_paths(job_id):
+    assert unquote(api_path("job", job_id, "allocations").split("/")[3]) == job_id
+    assert "?" not in api_path("job", job_id) and "#" not in api_path("job", job_id)
+
+
+@pytest.mark.parametrize("job_id", ["a b", "tab\there", "", "nul\x00"])
+def test_job_ids_nomad_refuses_are_rejected_with_a_reason(job_id):
+    with pytest.raises(jobs.JobError, match="Job id|cannot be empty"):
+        jobs.check_job_id(job_id)

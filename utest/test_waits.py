@@ -7,7 +7,7 @@ import pytest
 
 from nomadtest import waits
 from nomadtest.client import Blocking, NomadAPIError
-from nomadtest.timeouts import Deadline
+from nomadtest.waiting import Deadline
 
 JOB = "j"
 A = "a" * 36
@@ -363,11 +363,6 @@ def test_restarts_are_awaited_and_a_dead_task_ends_the_wait():
 def test_bad_state_names_are_refused():
     with pytest.raises(ValueError, match="Task state must be one of pending, running, dead, not 'runing'"):
         waits.wait_for_task_state(Timeline(snapshot()), JOB, "runing", Deadline(5))
-
-
-def test_terminal_wait_skips_allocations_already_collected():
-    client = Timeline(snapshot("dead", allocs=(allocation(status="complete"),)))
-    waits.wait_for_allocations_terminal(client, [A, "gone"], Deadline(5))
 
 
 # -- rescheduling ---------------------------------------------------------------------------------

@@ -8,25 +8,24 @@ process exits; a timeout reports what was last seen.
 
 from __future__ import annotations
 
-import time
+import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import requests
 
+from . import agentlog, nodes, waits
 from . import ports as portlib
 from .client import NomadAPIError, NomadClient
 from .registry import Agent
 from .templating import render
+from .waiting import Deadline, Done, Impossible, Outcome, Pending, poll
 
 CLOUD_FINGERPRINTERS = "env_aws,env_gce,env_azure,env_digitalocean"
 # The consul fingerprinter polls 127.0.0.1:8500 forever; there is no Consul here.
 DEFAULT_CLIENT_OPTIONS = {"fingerprint.denylist": f"{CLOUD_FINGERPRINTERS},consul"}
-TERMINAL_CLIENT_STATUSES = {"complete", "failed", "lost"}
 # Settings the library derives itself; overriding them would break ports, cleanup or isolation.
 RESERVED_SETTINGS = {"name", "data_dir", "plugin_dir", "ports", "bind_addr", "advertise", "addresses"}
 
@@ -43,11 +42,11 @@ class AgentExitedError(AssertionError):
         self.agent = agent
         code = agent.process.returncode if agent.process else None
         # Nomad prints why it gave up ("==> Error ...") before its shutdown lines, often out of the tail.
-        errors = [line for line in log.splitlines() if line.startswith(("==> Error", "\t* "))]
-        cause = "\n".join(errors) + "\n" if errors else ""
+        notable = agentlog.notable_lines(log)
+        cause = "Its warnings and errors:\n" + "\n".join(notable) + "\n" if notable else ""
         super().__init__(
             f"Nomad agent '{agent.name}' exited with code {code} before it was ready.\n{cause}"
-            f"Last lines of {agent.log_path}:\n{_last_lines(log, 30)}"
+            f"Last lines of {agent.log_path}:\n{agentlog.last_lines(log, 30)}"
         )
 
 
@@ -149,56 +148,36 @@ def with_port_retry(
     raise AssertionError("unreachable")
 
 
-RESTART_MARKER = "==> NomadServer: starting agent again"
-
-
-def log_tail(path: Path, lines: int | None = 30) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return f"(no log at {path})"
-    return text if lines is None else _last_lines(text, lines)
-
-
-def _last_lines(text: str, lines: int) -> str:
-    return "\n".join(text.splitlines()[-lines:]) if lines > 0 else ""
-
-
-def log_of_last_start(path: Path) -> str:
-    """The part of an agent log written since the process was last (re)started."""
-    text = log_tail(path, None)
-    return text[text.rfind(RESTART_MARKER) :] if RESTART_MARKER in text else text
-
-
 def check_alive(agents: Iterable[Agent]) -> None:
     """Raise :class:`AgentExitedError`, or :class:`PortConflictError` when a port race killed it."""
     for agent in agents:
         if agent.process is not None and agent.process.poll() is not None:
-            log = log_of_last_start(agent.log_path)
+            log = agentlog.since_last_start(agent.log_path)
             if portlib.is_port_conflict(log):
-                raise PortConflictError(f"Nomad agent '{agent.name}' could not bind its ports:\n{_last_lines(log, 30)}")
+                raise PortConflictError(
+                    f"Nomad agent '{agent.name}' could not bind its ports:\n{agentlog.last_lines(log, 30)}"
+                )
             raise AgentExitedError(agent, log)
 
 
-def wait_until_listening(agent: Agent, deadline: float) -> None:
+def wait_until_listening(agent: Agent, deadline: Deadline) -> None:
     """Until the agent's HTTP API answers. Nomad opens it after its RPC and Serf listeners,
     so an answer also means none of the ports was lost to a race."""
-    pause = 0.02
-    while True:
+
+    def check() -> Outcome:
         check_alive([agent])
         try:
             agent.client.request("GET", "/v1/agent/self", timeout=2)
-            return
+            return Done()
         except (requests.ConnectionError, requests.Timeout, NomadAPIError):
-            pass
-        if time.monotonic() > deadline:
-            raise AgentNotReadyError(
-                f"Nomad agent '{agent.name}' did not open its HTTP API at {agent.address} in time. "
-                f"Last lines of {agent.log_path}:\n{log_tail(agent.log_path)}"
-            )
-        # The port is not open yet, so there is nothing to block on: poll, briefly.
-        time.sleep(pause)
-        pause = min(pause * 2, 0.25)
+            return Pending("not listening")
+
+    # The port is not open yet, so there is nothing to block on: poll, briefly.
+    if not isinstance(poll(check, deadline, interval=0.02, longest_interval=0.25), Done):
+        raise AgentNotReadyError(
+            f"Nomad agent '{agent.name}' did not open its HTTP API at {agent.address} within {deadline}. "
+            f"Last lines of {agent.log_path}:\n{agentlog.tail(agent.log_path)}"
+        )
 
 
 def leader(client: NomadClient) -> str:
@@ -216,13 +195,6 @@ def keyring_active(client: NomadClient) -> bool:
     return any(key.get("State") == "active" for key in keys)
 
 
-def parse_time(value: str) -> float:
-    """Seconds since the epoch of a Nomad RFC 3339 timestamp (nanoseconds are cut to micro)."""
-    head, _, fraction = value.rstrip("Z").partition(".")
-    stamp = datetime.fromisoformat(f"{head}.{(fraction or '0')[:6]}+00:00")
-    return stamp.timestamp()
-
-
 @dataclass
 class NodeView:
     """What the last look at one expected client node showed."""
@@ -231,82 +203,109 @@ class NodeView:
     since: float
     node: dict | None = None
 
-    def driver_info(self, driver: str) -> dict | None:
-        return ((self.node or {}).get("Drivers") or {}).get(driver)
+    @property
+    def fingerprinted_since(self) -> bool:
+        """Whether the node as seen carries a fingerprint of the agent process started at ``since``."""
+        drivers = (self.node or {}).get("Drivers") or {}
+        return any(nodes.parse_time(info.get("UpdateTime") or nodes.EPOCH) >= self.since for info in drivers.values())
 
-    def ready(self, driver: str) -> bool:
-        info = self.driver_info(driver)
-        if not self.node or self.node.get("Status") != "ready" or not info:
+    def ready(self, driver: str, require_driver: bool) -> bool:
+        if not self.node or self.node.get("Status") != "ready":
             return False
-        # After a restart the server still shows the node as it was before; only a
-        # fingerprint taken by the new process counts.
-        fresh = parse_time(info.get("UpdateTime") or "1970-01-01T00:00:00Z") >= self.since
-        return bool(info.get("Detected") and info.get("Healthy") and fresh)
+        if require_driver:
+            return nodes.driver_healthy_since(self.node, driver, self.since)
+        return self.fingerprinted_since or nodes.driver_info(self.node, driver) is None
+
+    def driver_missing(self, driver: str) -> bool:
+        """Nomad sends a node's first fingerprints of every plugin it loaded with its registration:
+        a fresh fingerprint without the driver means its plugin was never loaded."""
+        return bool(self.node) and self.fingerprinted_since and nodes.driver_info(self.node, driver) is None
 
     def describe(self, driver: str) -> str:
         if not self.node:
             return f"node '{self.name}': not registered"
-        info = self.driver_info(driver)
         status = f"node '{self.name}': status {self.node.get('Status')}"
-        if not info:
-            return f"{status}; driver '{driver}' not fingerprinted (is its plugin in the plugin_dir?)"
-        return (
-            f"{status}; driver '{driver}' detected={info.get('Detected')} healthy={info.get('Healthy')}: "
-            f"{info.get('HealthDescription') or '(no health description)'}"
-        )
+        if nodes.driver_info(self.node, driver) is None:
+            known = sorted(self.node.get("Drivers") or {})
+            close = difflib.get_close_matches(driver, known, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            return (
+                f"{status}; driver '{driver}'{hint} is not among its drivers ({', '.join(known) or 'none'}): "
+                "is its plugin an executable file in the plugin_dir, named nomad-driver-<driver>?"
+            )
+        return f"{status}; {nodes.describe_driver(self.node, driver)}"
+
+
+# A condition's answer meaning: the agent went away (restarted), wait for a leader again.
+_AGAIN = Impossible("ask again")
 
 
 def wait_until_ready(
     api: Agent,
     watched: list[Agent],
-    nodes: Mapping[str, float],
+    since: Mapping[str, float],
     driver: str,
-    timeout: float,
+    deadline: Deadline,
+    require_driver: bool = True,
     on_stuck_registration: Callable[[Agent], None] | None = None,
 ) -> None:
-    """Wait for a leader and for every node in ``nodes`` (name → earliest valid fingerprint time).
+    """Wait for a leader and for every node in ``since`` (name → earliest valid fingerprint time).
 
-    ``api`` is the agent whose HTTP API is asked; ``watched`` are the processes
-    whose exit fails the wait at once. ``on_stuck_registration`` is called, once
-    per agent, for a client whose first registration failed while the server was
+    Ready means the node is ``ready`` and, with ``require_driver``, the driver detected and healthy
+    in a fingerprint of the current process. ``api`` is the agent whose HTTP API is asked;
+    ``watched`` are the processes whose exit fails the wait at once. ``on_stuck_registration`` is
+    called, once per agent, for a client whose first registration failed while the server was
     not ready: Nomad would retry only after 15 to 30 seconds.
     """
-    deadline = time.monotonic() + timeout
-    views = {name: NodeView(name, since) for name, since in nodes.items()}
+    views = {name: NodeView(name, at) for name, at in since.items()}
     kicked: set[str] = set()
-    current_leader, index, pause = "", 0, 0.02
-    while True:
+
+    def judge(data: Any) -> Outcome:
         check_alive(watched)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise AgentNotReadyError(_not_ready_message(api, watched, views, driver, current_leader, timeout))
-        if not current_leader:
-            current_leader = leader(api.client)
-            if not current_leader:
-                # No blocking query exists for the first election: poll, briefly.
-                time.sleep(min(pause, remaining))
-                pause = min(pause * 2, 0.25)
-                continue
-        if not views:
-            return
-        try:
-            answer = api.client.blocking_get("/v1/nodes", index=index, wait=min(remaining, 2.0))
-        except (requests.RequestException, NomadAPIError):
-            check_alive(watched)
-            current_leader, index = "", 0
-            continue
-        index = answer.index
-        by_name = {node["Name"]: node for node in answer.data or []}
+        by_name = {node["Name"]: node for node in data or []}
         for view in views.values():
             view.node = by_name.get(view.name)
-        if all(view.ready(driver) for view in views.values()):
-            return
-        if on_stuck_registration:
-            for agent in watched:
-                if agent.name in views and agent.name not in kicked and _registration_stuck(agent, views[agent.name]):
-                    kicked.add(agent.name)
+        if all(view.ready(driver, require_driver) for view in views.values()):
+            return Done()
+        missing = [view for view in views.values() if view.driver_missing(driver)]
+        if require_driver and missing:
+            return Impossible("; ".join(view.describe(driver) for view in missing))
+        for agent in watched:
+            if agent.name in views and agent.name not in kicked and _registration_stuck(agent, views[agent.name]):
+                kicked.add(agent.name)
+                if on_stuck_registration:
                     on_stuck_registration(agent)
-                    current_leader, index = "", 0
+                    return _AGAIN
+        return Pending("; ".join(view.describe(driver) for view in views.values()))
+
+    def unreachable(error: Exception) -> Outcome:
+        check_alive(watched)
+        return _AGAIN
+
+    while True:
+        current_leader = _wait_for_leader(api, watched, deadline)
+        if not current_leader:
+            raise AgentNotReadyError(_not_ready_message(api, watched, views, driver, "", deadline))
+        if not views:
+            return
+        outcome = waits.watch(api.client, "/v1/nodes", judge, deadline, longest=2.0, unreachable=unreachable)
+        if isinstance(outcome, Done):
+            return
+        if outcome is _AGAIN and not deadline.expired:
+            continue
+        reason = outcome.reason if isinstance(outcome, Impossible) and outcome is not _AGAIN else None
+        raise AgentNotReadyError(_not_ready_message(api, watched, views, driver, current_leader, deadline, reason))
+
+
+def _wait_for_leader(api: Agent, watched: list[Agent], deadline: Deadline) -> str:
+    def check() -> Outcome:
+        check_alive(watched)
+        elected = leader(api.client)
+        return Done(elected) if elected else Pending("no leader")
+
+    # No blocking query exists for the first election: poll, briefly.
+    outcome = poll(check, deadline, interval=0.02, longest_interval=0.25)
+    return outcome.value if isinstance(outcome, Done) else ""
 
 
 def persist_raft_snapshot(client: NomadClient) -> None:
@@ -324,63 +323,28 @@ def persist_raft_snapshot(client: NomadClient) -> None:
 def _registration_stuck(agent: Agent, view: NodeView) -> bool:
     if view.node is not None and view.node.get("Status") != "initializing":
         return False
-    return "client: error registering" in log_of_last_start(agent.log_path) and keyring_active(agent.client)
+    return "client: error registering" in agentlog.since_last_start(agent.log_path) and keyring_active(agent.client)
 
 
 def _not_ready_message(
-    api: Agent, watched: list[Agent], views: Mapping[str, NodeView], driver: str, current_leader: str, timeout: float
+    api: Agent,
+    watched: list[Agent],
+    views: Mapping[str, NodeView],
+    driver: str,
+    current_leader: str,
+    deadline: Deadline,
+    reason: str | None = None,
 ) -> str:
-    parts = [f"Nomad was not ready within {timeout:.0f} seconds."]
+    if reason:
+        parts = [f"Nomad cannot become ready: {reason}."]
+    else:
+        parts = [f"Nomad was not ready within {deadline}."]
+        parts += [view.describe(driver) + "." for view in views.values()]
     parts.append(f"Leader: {current_leader or 'none elected'} (asked {api.address}).")
-    parts += [view.describe(driver) + "." for view in views.values()]
     for agent in watched:
-        parts.append(f"Last 30 lines of {agent.log_path}:\n{log_tail(agent.log_path)}")
+        log = agentlog.since_last_start(agent.log_path)
+        notable = agentlog.notable_lines(log)
+        if notable:
+            parts.append(f"Warnings and errors in the log of '{agent.name}':\n" + "\n".join(notable))
+        parts.append(f"Last lines of {agent.log_path}:\n" + "\n".join(agentlog.quiet_lines(log, 15)))
     return "\n".join(parts)
-
-
-def purge_jobs(client: NomadClient, live_node_ids: set[str], timeout: float) -> list[str]:
-    """Stop every registered job, wait until its allocations on live nodes are terminal, then purge it.
-
-    Stopping first lets the driver stop and destroy its tasks the normal way
-    before the agent goes (a purge alone drops the allocations from the state at
-    once, leaving nothing to wait on). Allocations on dead nodes can never finish
-    and are not waited for. Returns the allocations still not terminal when
-    ``timeout`` ran out.
-    """
-    jobs = client.get("/v1/jobs", namespace="*") or []
-    stopped = {(job["Namespace"], job["ID"]) for job in jobs}
-    for namespace, job_id in stopped:
-        _deregister(client, namespace, job_id, purge=False)
-    pending: list[str] = []
-    deadline, index = time.monotonic() + timeout, 0
-    while stopped:
-        answer = client.blocking_get(
-            "/v1/allocations", index=index, wait=max(min(deadline - time.monotonic(), 5.0), 0.1), namespace="*"
-        )
-        index = answer.index
-        pending = [
-            f"{alloc['ID'][:8]} ({alloc['JobID']}/{alloc.get('TaskGroup')}: {alloc['ClientStatus']})"
-            for alloc in answer.data or []
-            if (alloc["Namespace"], alloc["JobID"]) in stopped
-            and alloc["NodeID"] in live_node_ids
-            and alloc["ClientStatus"] not in TERMINAL_CLIENT_STATUSES
-        ]
-        if not pending or time.monotonic() >= deadline:
-            break
-    for namespace, job_id in stopped:
-        _deregister(client, namespace, job_id, purge=True)
-    return pending
-
-
-def _deregister(client: NomadClient, namespace: str, job_id: str, purge: bool) -> None:
-    try:
-        client.delete(f"/v1/job/{quote(job_id, safe='')}", purge=str(purge).lower(), namespace=namespace)
-    except NomadAPIError as error:
-        # A parameterized or periodic child may vanish with its parent.
-        if error.status != 404:
-            raise
-
-
-def node_ids(client: NomadClient, names: Iterable[str]) -> set[str]:
-    wanted = set(names)
-    return {node["ID"] for node in client.get("/v1/nodes") or [] if node["Name"] in wanted}

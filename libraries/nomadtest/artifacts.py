@@ -13,6 +13,7 @@ import select
 import shutil
 import socket
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from . import runroot
+from .listener import owned_by
 
 CHUNK = 64 * 1024
 # Recorded as the status of a request whose client hung up before the answer (nginx's convention).
@@ -249,3 +253,59 @@ def copy_into(root: Path, source: Path, name: str | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
     return target
+
+
+@dataclass
+class Served:
+    """One running artifact server, the directory it serves and who owns it."""
+
+    name: str
+    server: ArtifactHTTPServer
+    root: Path
+    owner: str
+
+
+class ArtifactServers:
+    """The artifact servers of this run, each serving a copy of the test JARs under the run root."""
+
+    def __init__(self) -> None:
+        self._servers: list[Served] = []
+
+    def start(self, name: str, port: int, jars_dir: Path, owner: str) -> Served:
+        if any(served.name == name for served in self._servers):
+            raise RuntimeError(f"An artifact server named '{name}' is already running.")
+        parent = runroot.run_root() / runroot.ARTIFACTS_DIR
+        parent.mkdir(parents=True, exist_ok=True)
+        root = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=parent))
+        try:
+            if jars_dir.is_dir():
+                shutil.copytree(jars_dir, root, dirs_exist_ok=True)
+            server = ArtifactHTTPServer(root, port)
+            server.start()
+        except OSError as error:
+            shutil.rmtree(root, ignore_errors=True)
+            raise RuntimeError(
+                f"Artifact server '{name}' could not start serving {jars_dir} from {root}: {error}"
+            ) from None
+        served = Served(name, server, root, owner)
+        self._servers.append(served)
+        return served
+
+    def stop(self, name: str) -> None:
+        served = self.find(name)
+        self._servers.remove(served)
+        served.server.stop()
+        shutil.rmtree(served.root, ignore_errors=True)
+
+    def find(self, name: str) -> Served:
+        for served in self._servers:
+            if served.name == name:
+                return served
+        running = ", ".join(s.name for s in self._servers) or "none"
+        raise RuntimeError(f"No artifact server named '{name}' (running: {running}); start one first.")
+
+    def release(self, owner: str | None) -> tuple[list[str], list[str]]:
+        """Stop what ``owner`` (None: anybody) started. Leaving a server to this is normal use: nothing is reported."""
+        for served in [s for s in self._servers if owner is None or owned_by(owner, s.owner)]:
+            self.stop(served.name)
+        return [], []

@@ -11,10 +11,16 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
+
+
+def api_path(*segments: Any) -> str:
+    """``/v1/<segment>/...`` with each segment quoted: job ids may hold ``?``, ``#`` or ``/``."""
+    return "/v1/" + "/".join(quote(str(segment), safe="") for segment in segments)
 
 
 class NomadAPIError(Exception):
@@ -73,9 +79,6 @@ class NomadClient:
 
     def put(self, path: str, body: Any = None, **params: Any) -> Any:
         return _decode(self.request("PUT", path, params=params or None, body=body))
-
-    def post(self, path: str, body: Any = None, **params: Any) -> Any:
-        return _decode(self.request("POST", path, params=params or None, body=body))
 
     def delete(self, path: str, **params: Any) -> Any:
         return _decode(self.request("DELETE", path, params=params or None))

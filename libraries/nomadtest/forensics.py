@@ -11,7 +11,7 @@ import html
 import requests
 
 from . import jobs
-from .client import NomadAPIError, NomadClient
+from .client import NomadAPIError, NomadClient, api_path
 from .logs import STREAMS, safe_tail
 
 # Allocations of one job shown in full; older ones (replaced by rescheduling) are only counted.
@@ -38,10 +38,6 @@ def format_event(event: dict) -> str:
     return f"{time} {event.get('Type', '?')}: {message}{suffix}".rstrip()
 
 
-def started(state: dict | None) -> bool:
-    return bool(state) and not str(state.get("StartedAt") or "0001").startswith("0001")
-
-
 def describe_task(client: NomadClient | None, alloc: dict, task: str, lines: int = 20) -> str:
     state = jobs.task_state(alloc, task)
     if state is None:
@@ -51,7 +47,7 @@ def describe_task(client: NomadClient | None, alloc: dict, task: str, lines: int
     events = state.get("Events") or []
     out.append("  Events:" if events else "  Events: none")
     out.extend(f"    {format_event(event)}" for event in events)
-    if client is not None and lines > 0 and started(state):
+    if client is not None and lines > 0 and jobs.has_started(state):
         for stream in STREAMS:
             tail = safe_tail(client, alloc["ID"], task, stream, lines)
             out.append(f"  {stream} (last {lines} lines):")
@@ -79,8 +75,8 @@ def describe_job(client: NomadClient, job_id: str, lines: int = 50) -> str:
     """Everything worth knowing about a job after a failure; never raises."""
     try:
         job = jobs.get_job(client, job_id)
-        stubs = client.get(f"/v1/job/{job_id}/allocations") or []
-        evaluations = client.get(f"/v1/job/{job_id}/evaluations") or []
+        stubs = client.get(api_path("job", job_id, "allocations")) or []
+        evaluations = client.get(api_path("job", job_id, "evaluations")) or []
     except (jobs.JobError, NomadAPIError, requests.RequestException) as error:
         return f"Job '{job_id}': cannot be read: {error}"
     out = [f"Job '{job_id}': {job.get('Status', '?')}" + (" (stopped)" if job.get("Stop") else "")]
@@ -95,7 +91,7 @@ def describe_job(client: NomadClient, job_id: str, lines: int = 50) -> str:
         out.append(f"({len(stubs) - MAX_ALLOCATIONS} older allocations not shown)")
     for stub in stubs[-MAX_ALLOCATIONS:]:
         try:
-            alloc = client.get(f"/v1/allocation/{stub['ID']}")
+            alloc = client.get(api_path("allocation", stub["ID"]))
         except (NomadAPIError, requests.RequestException) as error:
             out.append(f"Allocation {jobs.short(stub['ID'])}: cannot be read: {error}")
             continue

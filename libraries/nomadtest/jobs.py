@@ -6,6 +6,7 @@ keyword libraries so this module stays usable (and testable) outside a Robot run
 
 from __future__ import annotations
 
+import difflib
 import re
 import uuid
 from collections.abc import Mapping
@@ -17,16 +18,20 @@ from typing import Any
 import jinja2
 
 from . import templating
-from .client import NomadAPIError, NomadClient
+from .client import NomadAPIError, NomadClient, api_path
 
 JOB_TEMPLATES_DIR = templating.TEMPLATES_DIR / "jobs"
 TEMPLATE_SUFFIX = ".hcl.j2"
 TERMINAL_ALLOC_STATUSES = frozenset({"complete", "failed", "lost"})
+MAX_JOB_ID_LENGTH = 128
+_NOT_IN_JOB_IDS = re.compile(r"[\s\x00-\x1f\x7f]")
 # Lines of rendered HCL shown either side of the one Nomad's parser complains about.
 CONTEXT_LINES = 2
 
 # Nomad's HCL diagnostics look like "input.hcl:6,26-27: Summary; Detail" or "input.hcl:6,38-7,1: ...".
 _HCL_RANGE = re.compile(r"\.hcl:(?P<line>\d+),(?P<column>\d+)(?:-(?:(?P<end_line>\d+),)?(?P<end_column>\d+))?:")
+# How go-plugin hands a driver's error to Nomad: "rpc error: code = Unknown desc = <the driver's words>".
+_GRPC_WRAPPING = re.compile(r"rpc error: code = \w+ desc = ")
 _UNDEFINED = re.compile(r"'(?P<name>[^']+)' is undefined")
 
 
@@ -45,10 +50,20 @@ class RenderedJob:
     hcl: str
 
 
+def check_job_id(job_id: str) -> str:
+    """``job_id`` if Nomad takes it as a job id, else a JobError saying why."""
+    if not job_id.strip():
+        raise JobError("A job id cannot be empty.")
+    if _NOT_IN_JOB_IDS.search(job_id):
+        raise JobError(f"Job id {job_id!r} holds whitespace or a control character, which Nomad refuses in job ids.")
+    if len(job_id) > MAX_JOB_ID_LENGTH:
+        raise JobError(f"Job id {job_id[:20]!r}... is {len(job_id)} characters long; Nomad takes {MAX_JOB_ID_LENGTH}.")
+    return job_id
+
+
 def unique_job_id(prefix: str) -> str:
     """``<prefix>-<8 hex digits>``: unique across runs, short enough to read in Nomad's output."""
-    prefix = re.sub(r"\s+", "-", prefix.strip()) or "job"
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+    return check_job_id(f"{prefix}-{uuid.uuid4().hex[:8]}")
 
 
 def template_prefix(source: str) -> str:
@@ -102,15 +117,19 @@ def render_job(
     try:
         if hcl_text is not None:
             source = "the given HCL"
-            template = _environment([templates_dir]).from_string(hcl_text)
+            env = _environment([templates_dir])
+            template = env.from_string(hcl_text)
+            known = templating.template_variables(env, source=hcl_text)
             prefix = "job"
         else:
             template, source = _load(template_or_file, templates_dir)
+            known = templating.template_variables(template.environment, template.name)
             prefix = template_prefix(template_or_file)
     except jinja2.TemplateSyntaxError as error:
         raise JobError(f"Job template {_name(template_or_file)} line {error.lineno}: {error.message}") from None
+    _check_known(template_or_file, variables, known)
     requested = str(variables.pop("job_id", prefix))
-    job_id = unique_job_id(requested) if unique else requested
+    job_id = unique_job_id(requested) if unique else check_job_id(requested)
     try:
         text = template.render(variables, job_id=job_id)
     except jinja2.UndefinedError as error:
@@ -124,6 +143,21 @@ def render_job(
     except TypeError as error:
         raise JobError(f"Job template {_name(template_or_file)}: {error}") from None
     return RenderedJob(source=source, job_id=job_id, hcl=text)
+
+
+def _check_known(template_or_file: str | None, variables: Mapping[str, Any], known: set[str]) -> None:
+    """A variable the template never reads is a typo (``memroy=300``) that would silently change nothing."""
+    unknown = sorted(set(variables) - known - {"job_id"})
+    if not unknown:
+        return
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1)
+        hints.append(f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    raise JobError(
+        f"Job template {_name(template_or_file)} has no variable {', '.join(hints)}; "
+        f"it reads: {', '.join(sorted(known - {'job_id'})) or 'none'}."
+    )
 
 
 def _name(template_or_file: str | None) -> str:
@@ -180,7 +214,7 @@ def register_job(client: NomadClient, job: dict) -> dict:
 
 def get_job(client: NomadClient, job_id: str) -> dict:
     try:
-        return client.get(f"/v1/job/{job_id}")
+        return client.get(api_path("job", job_id))
     except NomadAPIError as error:
         if error.status == 404:
             raise JobError(f"Job '{job_id}' does not exist on {client.address}.") from None
@@ -190,7 +224,7 @@ def get_job(client: NomadClient, job_id: str) -> dict:
 def job_allocations(client: NomadClient, job_id: str) -> list[dict]:
     """The job's allocation stubs, oldest first."""
     get_job(client, job_id)  # a clear error for an unknown job rather than an empty list
-    return sort_allocations(client.get(f"/v1/job/{job_id}/allocations") or [])
+    return sort_allocations(client.get(api_path("job", job_id, "allocations")) or [])
 
 
 def sort_allocations(allocations: list[dict]) -> list[dict]:
@@ -206,7 +240,7 @@ def get_allocation(client: NomadClient, alloc_id: str) -> dict:
             raise JobError(f"Allocation prefix '{alloc_id}' must match exactly one allocation; matches: {found}.")
         alloc_id = matches[0]["ID"]
     try:
-        return client.get(f"/v1/allocation/{alloc_id}")
+        return client.get(api_path("allocation", alloc_id))
     except NomadAPIError as error:
         if error.status == 404:
             raise JobError(f"Allocation '{alloc_id}' does not exist on {client.address}.") from None
@@ -257,6 +291,11 @@ def is_terminal(alloc: dict) -> bool:
     return alloc.get("ClientStatus") in TERMINAL_ALLOC_STATUSES
 
 
+def has_started(state: dict | None) -> bool:
+    """Whether the task has started at least once (and so has logs); Nomad's zero time means never."""
+    return bool(state) and not str(state.get("StartedAt") or "0001").startswith("0001")
+
+
 def short(alloc_id: str) -> str:
     return alloc_id[:8]
 
@@ -275,8 +314,9 @@ def task_events(state: dict | None) -> list[dict]:
 
 
 def event_message(event: dict) -> str:
+    """What Nomad says of the event, without the gRPC wrapping of a driver's error."""
     details = event.get("Details") or {}
-    return (
+    message = (
         event.get("DisplayMessage")
         or event.get("Message")
         or details.get("message")
@@ -284,6 +324,7 @@ def event_message(event: dict) -> str:
         or event.get("RestartReason")
         or ""
     )
+    return _GRPC_WRAPPING.sub("", message)
 
 
 def event_time(event: dict) -> datetime:
@@ -343,3 +384,55 @@ def describe_metric(metric: dict) -> str:
 
 def _nodes(count: int) -> str:
     return f"{count} node" if count == 1 else f"{count} nodes"
+
+
+# -- stopping ------------------------------------------------------------------------------------
+
+
+def stop_jobs(
+    client: NomadClient,
+    job_keys: list[tuple[str, str]],
+    purge: bool,
+    deadline,
+    live_node_ids: set[str] | None = None,
+) -> list[str]:
+    """Stop the jobs (``(namespace, id)`` pairs), wait until their allocations are terminal, then purge.
+
+    Stopping first and waiting lets the driver stop and destroy each task the normal way: a purge
+    alone drops the allocations from the state at once, leaving nothing to wait on while the tasks
+    still run. Allocations on nodes outside ``live_node_ids`` (when given) can never finish and are
+    not waited for. Unknown jobs are skipped. Returns the allocations still not terminal when the
+    deadline passed; the jobs are purged all the same.
+    """
+    stopped = [key for key in job_keys if _deregister(client, *key, purge=False)]
+    pending: list[str] = []
+    index = 0
+    wanted = set(stopped)
+    while wanted:
+        answer = client.blocking_get("/v1/allocations", index=index, wait=deadline.block_for(), namespace="*")
+        index = answer.index
+        pending = [
+            f"{short(alloc['ID'])} ({alloc['JobID']}/{alloc.get('TaskGroup')}: {alloc['ClientStatus']})"
+            for alloc in answer.data or []
+            if (alloc["Namespace"], alloc["JobID"]) in wanted
+            and (live_node_ids is None or alloc["NodeID"] in live_node_ids)
+            and not is_terminal(alloc)
+        ]
+        if not pending or deadline.expired:
+            break
+    if purge:
+        for key in stopped:
+            _deregister(client, *key, purge=True)
+    return pending
+
+
+def _deregister(client: NomadClient, namespace: str, job_id: str, purge: bool) -> bool:
+    """Deregister the job; False when Nomad does not know it (a periodic child may go with its parent)."""
+    try:
+        client.get(api_path("job", job_id), namespace=namespace)
+        client.delete(api_path("job", job_id), purge=str(purge).lower(), namespace=namespace)
+    except NomadAPIError as error:
+        if error.status == 404:
+            return False
+        raise
+    return True

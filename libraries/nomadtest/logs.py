@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import difflib
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -18,8 +19,9 @@ from dataclasses import dataclass
 
 import requests
 
-from .client import NomadAPIError, NomadClient
-from .timeouts import Deadline
+from . import jobs
+from .client import NomadAPIError, NomadClient, api_path
+from .waiting import Deadline
 
 STREAMS = ("stdout", "stderr")
 # Idle time after which a silent non-follow read is considered stuck; a followed stream has
@@ -39,7 +41,7 @@ def check_stream(stream: str) -> str:
 
 
 def _path(alloc_id: str) -> str:
-    return f"/v1/client/fs/logs/{alloc_id}"
+    return api_path("client", "fs", "logs", alloc_id)
 
 
 def _read(client: NomadClient, alloc_id: str, task: str, stream: str, origin: str, offset: int) -> bytes:
@@ -200,3 +202,31 @@ def _frames(client: NomadClient, alloc_id: str, task: str, stream: str) -> Itera
                 break  # an incomplete frame: wait for the rest
             buffer = buffer[end:]
             yield frame
+
+
+def read_task_log(
+    client: NomadClient, job_id: str, stream: str, task: str | None, alloc_id: str | None
+) -> tuple[str, str]:
+    """The task's complete log (allocation given or latest), and how to name it in messages."""
+    check_stream(stream)
+    alloc = jobs.select_allocation(client, job_id, alloc_id)
+    name = jobs.resolve_task(alloc, task)
+    try:
+        text = read_log(client, alloc["ID"], name, stream)
+    except NomadAPIError as error:
+        raise AssertionError(
+            f"Cannot read {stream} of task '{name}' in allocation {jobs.short(alloc['ID'])}: {error.body}"
+        ) from None
+    return text, f"{stream.capitalize()} of task '{name}' (allocation {jobs.short(alloc['ID'])})"
+
+
+def last_lines_note(text: str, lines: int = 20) -> str:
+    """``Last N lines:`` and the lines, for failure messages."""
+    tail = text.splitlines()[-lines:]
+    return f"Last {len(tail)} lines:\n" + "\n".join(tail) if tail else "The log is empty."
+
+
+def closest_line(text: str, wanted: str) -> str | None:
+    """The line of ``text`` most like ``wanted``, for a failure that says what was seen instead."""
+    found = difflib.get_close_matches(wanted, text.splitlines()[-10000:], n=1, cutoff=0.6)
+    return found[0] if found else None

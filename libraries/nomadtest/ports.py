@@ -101,3 +101,14 @@ def is_port_conflict(log_text: str) -> bool:
 
 def busy_ports(ports: Iterable[int], host: str = HOST) -> list[int]:
     return [port for port in ports if not is_free(port, host)]
+
+
+def check_port(name: str, port: int | str) -> int:
+    """``port`` as a number a socket can bind, else a ValueError naming the setting."""
+    try:
+        number = int(port)
+    except (TypeError, ValueError):
+        raise ValueError(f"Port '{name}' must be a number, not {port!r}.") from None
+    if not 1 <= number <= 65535:
+        raise ValueError(f"Port '{name}' must be between 1 and 65535, not {number}.")
+    return number

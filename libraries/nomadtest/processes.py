@@ -53,6 +53,14 @@ def is_same_process(pid: int, create_time: float | None) -> bool:
     return create_time is None or abs(current - create_time) < 0.01
 
 
+def is_alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie waiting to be reaped has exited and counts as gone."""
+    try:
+        return psutil.Process(int(pid)).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def path_pattern(path: Path) -> re.Pattern[str]:
     """Matches ``path`` itself or anything below it, not a sibling that merely shares its prefix."""
     return re.compile(re.escape(str(path)) + r"(?![\w.-])")

@@ -120,9 +120,6 @@ class Registry:
         with self._lock:
             return list(self._agents)
 
-    def owned_by(self, owner: str) -> list[Agent]:
-        return [agent for agent in self.agents() if agent.owner == owner]
-
     def find(self, name_or_agent: str | Agent | None = None) -> Agent:
         """The agent named, or the most recently started one when no name is given."""
         if isinstance(name_or_agent, Agent):

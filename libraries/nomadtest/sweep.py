@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -51,11 +51,18 @@ class AgentRecord:
         )
 
 
-def cleanup(record: AgentRecord, grace: float, keep_log: Path | None = None) -> list[str]:
+def cleanup(
+    record: AgentRecord,
+    grace: float,
+    keep_log: Path | None = None,
+    warn: Callable[[str], None] = lambda message: None,
+) -> list[str]:
     """Stop one agent and remove everything it and its tasks left; returns what could not be removed.
 
     Order matters: processes first (they hold mounts and cgroups), then the
     containers that live on without them, then mounts, cgroups and files.
+    Keeping a copy of the log in ``keep_log`` is best effort: a failure is passed
+    to ``warn`` and the cleanup goes on.
     """
     problems: list[str] = []
     run_dir = Path(record.run_dir)
@@ -80,7 +87,10 @@ def cleanup(record: AgentRecord, grace: float, keep_log: Path | None = None) -> 
         left = processes.remove_cgroups(lambda name: _ours(name, record.cgroup_parent, alloc_ids), hierarchies)
         problems += [f"cgroup not removed: {cgroup}" for cgroup in left]
     if keep_log is not None:
-        _copy_log(run_dir / "agent.log", keep_log)
+        try:
+            _copy_log(run_dir / "agent.log", keep_log)
+        except OSError as error:
+            warn(f"The log of Nomad agent '{record.name}' could not be kept at {keep_log}: {error}")
     error = processes.remove_tree(run_dir)
     if error:
         problems.append(error)

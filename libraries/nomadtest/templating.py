@@ -14,8 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+def _templates_dir() -> Path:
+    """``templates/`` of the checkout, or the copy installed as package data beside this package."""
+    installed = Path(__file__).resolve().parent / "templates"
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[2] / "templates"
+
+
+TEMPLATES_DIR = _templates_dir()
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
@@ -101,3 +109,23 @@ def _template_line(error: BaseException, path: Path) -> int | None:
             line = traceback.tb_lineno
         traceback = traceback.tb_next
     return line
+
+
+def template_variables(env: jinja2.Environment, name: str | None = None, source: str | None = None) -> set[str]:
+    """Every variable the template named (or given as ``source``) and the templates it extends or includes read."""
+    if source is None:
+        source, _, _ = env.loader.get_source(env, name)
+    tree = env.parse(source)
+    found = set(jinja2.meta.find_undeclared_variables(tree))
+    for referenced in jinja2.meta.find_referenced_templates(tree):
+        if referenced and referenced != name:
+            found |= template_variables(env, referenced)
+    return found
+
+
+def header_comment(path: Path) -> str:
+    """The ``{# ... #}`` comment a template opens with: where the project documents its variables."""
+    text = path.read_text()
+    if not text.startswith("{#"):
+        return ""
+    return text[2 : text.find("#}")].strip("\n")

@@ -1,9 +1,8 @@
 """Waiting for jobs, allocations and tasks to reach a state, on Nomad's blocking queries.
 
 Each wait watches one endpoint with ``?index=N&wait=...`` and re-checks its condition whenever
-Nomad answers, so it returns as soon as the state changes. A condition answers :class:`Done`,
-:class:`Pending` (with what it saw, for the timeout message) or :class:`Impossible` when the state
-awaited can no longer happen, which ends the wait at once.
+Nomad answers, so it returns as soon as the state changes. Conditions answer with the outcomes of
+:mod:`nomadtest.waiting` (Done, Pending, Impossible), as the framework's polls do.
 
 Job-level waits watch ``/v1/job/<id>/summary``: Nomad updates it when an allocation's client
 status changes and when the scheduler queues allocations it could not place, so both progress and
@@ -12,21 +11,26 @@ placement failures wake the wait. Allocation and task waits watch ``/v1/allocati
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import requests
+
 from . import jobs
-from .client import NomadAPIError, NomadClient
+from .client import NomadAPIError, NomadClient, api_path
 from .forensics import describe_allocation, describe_job
-from .timeouts import Deadline
+from .waiting import MAX_BLOCK_SECONDS, Deadline, Done, Impossible, Outcome, Pending
 
 JOB_STATUSES = ("pending", "running", "dead")
 ALLOC_STATUSES = ("pending", "running", "complete", "failed", "lost")
 TASK_STATES = ("pending", "running", "dead")
 # Log lines of each task quoted in failure messages.
 REPORT_LINES = 20
+# An agent that does not answer has nothing to block on: how long to wait before asking again.
+UNREACHABLE_PAUSE = 0.1
 
 
 class WaitError(AssertionError):
@@ -36,38 +40,40 @@ class WaitError(AssertionError):
 
 
 @dataclass(frozen=True)
-class Done:
-    value: Any = None
-
-
-@dataclass(frozen=True)
-class Pending:
-    status: str
-
-
-@dataclass(frozen=True)
-class Impossible:
-    reason: str
-
-
-@dataclass(frozen=True)
 class Switch:
     """Follow the allocation that replaced the one watched."""
 
     alloc_id: str
 
 
-Outcome = Done | Pending | Impossible
-
-
-def watch(client: NomadClient, path: str, check: Callable[[Any], Any], deadline: Deadline) -> Any:
+def watch(
+    client: NomadClient,
+    path: str,
+    check: Callable[[Any], Any],
+    deadline: Deadline,
+    longest: float = MAX_BLOCK_SECONDS,
+    unreachable: Callable[[Exception], Outcome] | None = None,
+) -> Any:
     """Run ``check`` on each answer of a blocking query of ``path`` until it is not Pending.
 
     Returns the last outcome: the decisive one, or the last Pending when the deadline passed.
+    ``longest`` bounds each query, for conditions that also look at something besides the API.
+    With ``unreachable``, an agent that does not answer (it is restarting) is not an error: its
+    outcome counts instead, and the query is tried again shortly.
     """
     index = 0
     while True:
-        reply = client.blocking_get(path, index=index, wait=deadline.block_for())
+        try:
+            reply = client.blocking_get(path, index=index, wait=deadline.block_for(longest))
+        except (requests.RequestException, NomadAPIError) as error:
+            if unreachable is None:
+                raise
+            outcome = unreachable(error)
+            if not isinstance(outcome, Pending) or deadline.expired:
+                return outcome
+            time.sleep(min(UNREACHABLE_PAUSE, deadline.remaining()))
+            index = 0
+            continue
         # Nomad's index only grows; if it ever goes back (a restored snapshot), start over.
         index = reply.index if reply.index >= index else 0
         outcome = check(reply.data)
@@ -88,7 +94,7 @@ def unplaceable(client: NomadClient, job_id: str, allocations: list[dict]) -> li
     """Nomad's reasons when it could not place the job and nothing placed can make progress."""
     if any(not jobs.is_terminal(alloc) for alloc in allocations):
         return []  # a running allocation may finish and free what a blocked one needs
-    evaluations = client.get(f"/v1/job/{job_id}/evaluations") or []
+    evaluations = client.get(api_path("job", job_id, "evaluations")) or []
     if not jobs.blocked_evaluation(evaluations):
         return []
     return jobs.placement_failures(evaluations) or ["Nomad blocked the evaluation without giving a reason"]
@@ -97,11 +103,11 @@ def unplaceable(client: NomadClient, job_id: str, allocations: list[dict]) -> li
 def _watch_job(client: NomadClient, job_id: str, check: Callable[[dict, list[dict]], Outcome], deadline: Deadline):
     def on_change(_summary: Any) -> Outcome:
         job = jobs.get_job(client, job_id)
-        allocations = jobs.sort_allocations(client.get(f"/v1/job/{job_id}/allocations") or [])
+        allocations = jobs.sort_allocations(client.get(api_path("job", job_id, "allocations")) or [])
         return check(job, allocations)
 
     jobs.get_job(client, job_id)  # an unknown job is an error, not a 404 from the summary
-    return watch(client, f"/v1/job/{job_id}/summary", on_change, deadline)
+    return watch(client, api_path("job", job_id, "summary"), on_change, deadline)
 
 
 def _job_failure(client: NomadClient, job_id: str, goal: str, outcome: Outcome, deadline: Deadline) -> WaitError:
@@ -282,7 +288,7 @@ def watch_allocation(
         return outcome
 
     while True:
-        outcome = watch(client, f"/v1/allocation/{alloc_id}", on_change, deadline)
+        outcome = watch(client, api_path("allocation", alloc_id), on_change, deadline)
         if not isinstance(outcome, Switch):
             break
         alloc_id = outcome.alloc_id
@@ -379,7 +385,7 @@ def wait_for_task_started(
     def check(alloc: dict) -> Outcome:
         name = names.setdefault(alloc["ID"], jobs.resolve_task(alloc, task))
         current = jobs.task_state(alloc, name)
-        if current and not str(current.get("StartedAt") or "0001").startswith("0001"):
+        if jobs.has_started(current):
             return Done((alloc, name))
         if (current and current.get("State") == "dead") or jobs.is_terminal(alloc):
             return Impossible(f"task '{name}' ended without ever starting")
@@ -428,23 +434,3 @@ def wait_for_restarts(
         f"{count} restart(s)",
         tasks=lambda alloc: [names[alloc["ID"]]] if alloc["ID"] in names else None,
     )
-
-
-def wait_for_allocations_terminal(client: NomadClient, alloc_ids: list[str], deadline: Deadline) -> None:
-    """Wait until every allocation is complete, failed or lost (or already garbage collected)."""
-    for alloc_id in alloc_ids:
-        try:
-            outcome = watch(
-                client,
-                f"/v1/allocation/{alloc_id}",
-                lambda alloc: Done() if jobs.is_terminal(alloc) else Pending(f"status {alloc.get('ClientStatus')}"),
-                deadline,
-            )
-        except NomadAPIError as error:
-            if error.status == 404:
-                continue
-            raise
-        if not isinstance(outcome, Done):
-            raise WaitError(
-                f"Allocation {jobs.short(alloc_id)} did not stop within {deadline}; last seen: {outcome.status}"
-            )

@@ -10,9 +10,6 @@ Test Tags           story:isolation    area:agents
 
 
 *** Variables ***
-# Fixture runs keep their agent logs beside this run's results, and write no reports.
-@{FIXTURE_ROBOT}        ${CURDIR}/../../.venv/bin/robot    --outputdir    ${OUTPUT DIR}/fixtures
-...                     --output    NONE    --report    NONE    --log    NONE
 ${LEFT_BEHIND_PID}      ${None}
 
 
@@ -28,22 +25,19 @@ Next Test Starts Without The Previous Test's Agent
     [Documentation]    Part 2 of 2: the agent of the previous test is gone, process and all.
     Should Not Be Equal    ${LEFT_BEHIND_PID}    ${None}    The previous test did not run
     Run Keyword And Expect Error    *No Nomad agent*    Get Nomad Address
-    Process Should Not Exist    ${LEFT_BEHIND_PID}
+    Process Should Not Be Running    ${LEFT_BEHIND_PID}
 
 Failing Test Leaves No Agent, Container Or Directory Behind
     [Documentation]    A test failing with its agent and job running is cleaned up by the listener.
-    ${output}    ${run_root}=    Run Fixture Suite    failing_test_with_running_job.robot    expected_rc=1
+    ${output}    ${run_root}=    Run Fixture Suite    ${CURDIR}/../_fixtures/failing_test_with_running_job.robot
+    ...    expected_rc=1
     Should Contain    ${output}    Failing on purpose with the agent and its job still running
     Run Root Should Be Clean    ${run_root}
 
 Leftovers Of A Killed Robot Run Are Swept By The Next Run
     [Documentation]    SIGKILL skips every teardown; the next start sweeps the dead run's agents.
-    VAR    ${run_root}=    ${TEMPDIR}/e2e-killed-${{ uuid.uuid4().hex[:8] }}
     Remove File    ${TEMPDIR}/killed-while-running.ready
-    ${process}=    Start Process    @{FIXTURE_ROBOT}    ${CURDIR}/../_fixtures/killed_while_running.robot
-    ...    env:NOMAD_E2E_RUN_ROOT=${run_root}
-    ...    stdout=${run_root}.out
-    ...    stderr=STDOUT
+    ${process}    ${run_root}=    Start Fixture Suite    ${CURDIR}/../_fixtures/killed_while_running.robot
     Wait Until Created    ${TEMPDIR}/killed-while-running.ready    timeout=120s
     Terminate Process    ${process}    kill=${True}
     Run Root Should Hold A Live Agent    ${run_root}
@@ -53,26 +47,6 @@ Leftovers Of A Killed Robot Run Are Swept By The Next Run
 
 
 *** Keywords ***
-Run Fixture Suite
-    [Documentation]    Runs a suite of suites/_fixtures in its own robot process and run root;
-    ...    returns its console output and that run root.
-    [Arguments]    ${suite}    ${expected_rc}
-    VAR    ${run_root}=    ${TEMPDIR}/e2e-fixture-${{ uuid.uuid4().hex[:8] }}
-    ${result}=    Run Process    @{FIXTURE_ROBOT}    ${CURDIR}/../_fixtures/${suite}
-    ...    env:NOMAD_E2E_RUN_ROOT=${run_root}
-    ...    stderr=STDOUT
-    ...    timeout=5 min
-    Log    ${result.stdout}
-    Should Be Equal As Integers    ${result.rc}    ${expected_rc}    ${result.stdout}
-    RETURN    ${result.stdout}    ${run_root}
-
-Process Should Not Exist
-    [Documentation]    Fails when ``pid`` runs (a zombie waiting to be reaped counts as gone).
-    [Arguments]    ${pid}
-    ${alive}=    Evaluate    psutil.pid_exists(${pid}) and psutil.Process(${pid}).status() != "zombie"
-    ...    modules=psutil
-    Should Not Be True    ${alive}    Process ${pid} is still running
-
 Stop Killed Run
     [Documentation]    Makes sure the fixture run is gone, and shows its console output.
     [Arguments]    ${process}    ${run_root}

@@ -43,7 +43,7 @@ Task That Exits While The Client Is Down Is Reported Dead With Its Exit Code
     ${job}=    Start Sleeper    ${RUN_SECONDS}    ${EXIT_CODE}
     ${pid}=    Get Task Process Id    ${job}
     Kill Nomad Agent    ${CLIENT}
-    Task Process Should Still Run    ${pid}    The JAR ended before its client was killed: raise RUN_SECONDS
+    Process Should Be Running    ${pid}    The JAR ended before its client was killed: raise RUN_SECONDS
     Wait Until Process Exits    ${pid}    timeout=${RUN_SECONDS}s
     Restart Nomad Agent    ${CLIENT}
     Sleeper Should End With Its Exit Code    ${job}    ${EXIT_CODE}

@@ -58,14 +58,25 @@ Job Asking For A Java Version Not Installed Lists The Installed Ones
 
 Agent Without A Working JDK Reports The Driver Unhealthy
     [Documentation]    When the only Java runtime configured has no ``bin/java``, the driver is
-    ...    unhealthy and says what it searched and why it found nothing; the agent never gets ready.
+    ...    unhealthy and says what it searched and why it found nothing.
+    ${not_a_jdk}=    Evaluate    tempfile.mkdtemp(prefix="no-jdk-")    modules=tempfile
+    ${agent}=    Start Nomad Server    name=no-jdk    plugin_config=${{ {"java_runtimes": [$not_a_jdk]} }}
+    ...    wait_for_driver=${False}
+    ${health}=    Driver Should Not Be Healthy    agent=${agent}
+    Should Contain    ${health}    no working JDK found; searched ${not_a_jdk}
+    Should Contain    ${health}    ${not_a_jdk}: no executable bin/java
+    [Teardown]    Stop Agent And Remove Dir    no-jdk    ${not_a_jdk}
+
+Agent Waiting For An Unhealthy Driver Fails With Its Health Description
+    [Documentation]    Waiting for a healthy driver that stays unhealthy fails within the timeout, naming
+    ...    the driver's health description, and the agent that never got ready is removed at once.
     ${not_a_jdk}=    Evaluate    tempfile.mkdtemp(prefix="no-jdk-")    modules=tempfile
     ${message}=    Run Keyword And Expect Error    *
-    ...    Start Nomad Server    name=no-jdk    timeout=10s    plugin_config=${{ {"java_runtimes": [$not_a_jdk]} }}
+    ...    Start Nomad Server    name=no-jdk-wait    timeout=5s    plugin_config=${{ {"java_runtimes": [$not_a_jdk]} }}
     Should Contain    ${message}    driver 'crunjar' detected=True healthy=False
     Should Contain    ${message}    no working JDK found; searched ${not_a_jdk}
-    Should Contain    ${message}    ${not_a_jdk}: no executable bin/java
-    [Teardown]    Stop Agent And Remove Dir    no-jdk    ${not_a_jdk}
+    Run Keyword And Expect Error    *No Nomad agent named 'no-jdk-wait'*    Get Nomad Agent Info    no-jdk-wait
+    [Teardown]    Remove Directory    ${not_a_jdk}    recursive=${True}
 
 Broken JDK Is Reported With Its Own Error
     [Documentation]    A JDK whose ``java`` fails is named with its error in the driver's health (the

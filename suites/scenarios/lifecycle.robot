@@ -33,7 +33,7 @@ Stopped Job Leaves No Container Or JVM
     Wait For Task State    ${job}    dead    failed=${False}
     Wait For Job Status    ${job}    dead
     Container Should Not Exist    ${container}
-    Process Should Have Exited    ${pid}
+    Process Should Not Be Running    ${pid}
 
 Restarted Allocation Runs A New JVM And Keeps Both Runs' Output
     [Documentation]    Restart Allocation restarts the task in place once: a new JVM (another host pid)
@@ -111,7 +111,69 @@ Container Should Not Exist
     ${held}=    Take Resource Snapshot
     Should Not Contain Match    ${held}[containers]    *container ${container}
 
-Process Should Have Exited
+Long Runner Should Have Run    ${job}    times=2
+
+Concurrent Jobs Complete With Their Own Unmixed Logs
+    [Documentation]    Five jobs started at once, each writing lines of its own width, all complete;
+    ...    each log holds exactly its job's lines, checked by count, size and checksum.
+    [Tags]    story:concurrency
+    VAR    &{jobs}=    &{EMPTY}
+    FOR    ${index}    IN RANGE    ${CONCURRENT_JOBS}
+        ${width}=    Evaluate    60 + ${index}
+        ${job}=    Submit Job    java-batch    jar_path=${JARS}/large-output.jar
+        ...    args=${{ ["lines", "${LINES_PER_JOB}", "${width}"] }}
+        Set To Dictionary    ${jobs}    ${job}=${width}
+    END
+    FOR    ${job}    ${width}    IN    &{jobs}
+        Wait For Job To Complete Successfully    ${job}    timeout=2 min
+        ${done}=    Large Output Should Be Complete    ${job}
+        Should Be Equal As Integers    ${done}[lines]    ${LINES_PER_JOB}
+        Should Be Equal As Integers    ${done}[bytes]    ${{ ${LINES_PER_JOB} * ${width} }}
+    END
+
+Flaky Task Succeeds Within Its Restart Policy
+    [Documentation]    A task failing its first two runs, with two restarts allowed, is restarted twice
+    ...    and then completes successfully; its log shows the three runs.
+    [Tags]    story:transient-failures
+    ${job}=    Submit Job    java-batch    jar_path=${JARS}/flaky.jar    args=${{ ["2"] }}
+    ...    restart_attempts=${2}    restart_delay=1s
+    Wait For Job To Complete Successfully    ${job}    timeout=90s
+    ${restarts}=    Get Task Restart Count    ${job}
+    Should Be Equal As Integers    ${restarts}    2
+    Task Events Should Contain    ${job}    Restarting    Task restarting in
+    Task Log Should Be Equal    ${job}
+    ...    flaky run 1: failing on purpose\nflaky run 2: failing on purpose\nflaky run 3: succeeded\n
+    Task Exit Code Should Be    ${job}    0
+
+Flaky Task Fails Once Its Restart Attempts Are Exhausted
+    [Documentation]    A task that keeps failing is restarted as often as the policy allows (once), then
+    ...    Nomad stops restarting it, saying the attempts are exceeded, and the allocation fails.
+    [Tags]    story:transient-failures
+    ${job}=    Submit Job    java-batch    jar_path=${JARS}/flaky.jar    args=${{ ["5"] }}
+    ...    restart_attempts=${1}    restart_delay=1s
+    Wait For Allocation Status    ${job}    failed    timeout=90s
+    ${restarts}=    Get Task Restart Count    ${job}
+    Should Be Equal As Integers    ${restarts}    1
+    Task Events Should Contain    ${job}    Not Restarting
+    ...    Exceeded allowed attempts 1 in interval 24h0m0s and mode is "fail"
+    Task Log Should Be Equal    ${job}    flaky run 1: failing on purpose\nflaky run 2: failing on purpose\n
+    Task Exit Code Should Be    ${job}    1
+
+
+*** Keywords ***
+Container Should Exist
+    [Documentation]    Fails unless crun lists the container in the agent's crun root.
+    [Arguments]    ${container}
+    ${held}=    Take Resource Snapshot
+    Should Contain Match    ${held}[containers]    *container ${container}
+
+Container Should Not Exist
+    [Documentation]    Fails while crun still lists the container in the agent's crun root.
+    [Arguments]    ${container}
+    ${held}=    Take Resource Snapshot
+    Should Not Contain Match    ${held}[containers]    *container ${container}
+
+Process Should Not Be Running
     [Documentation]    Fails while the host process ``pid`` exists.
     [Arguments]    ${pid}
     ${alive}=    Evaluate    psutil.pid_exists(${pid})    modules=psutil

@@ -84,7 +84,7 @@ Stopped Task Goes Through Nomad's Documented Events
     Wait Until Task Log Contains    ${job}    graceful started
     Stop Job    ${job}    purge=${False}
     Wait For Task State    ${job}    dead
-    Event Types Should Be    ${job}    Received    Task Setup    Started    Killing    Terminated    Killed
+    Task Event Types Should Be    ${job}    Received    Task Setup    Started    Killing    Terminated    Killed
 
 
 *** Keywords ***

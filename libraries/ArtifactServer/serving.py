@@ -1,58 +1,26 @@
-"""HTTP artifact servers on loopback, with fault injection per path, for Nomad ``artifact`` blocks."""
+"""Keywords that serve, change and misbehave artifacts, and report what was fetched."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
-import tempfile
 import zipfile
 from datetime import timedelta
 from pathlib import Path
 
 from robot.api import logger
-from robot.api.deco import keyword, library
+from robot.api.deco import keyword
 
-from nomadtest.artifacts import ArtifactHTTPServer, Fault, ServedRequest, copy_into, sha256_of
-from nomadtest.listener import OwnershipListener, current_owner, owned_by
-
-JARS_DIR = Path(__file__).resolve().parents[1] / "jars" / "build"
-
-
-class _Served:
-    def __init__(self, name: str, server: ArtifactHTTPServer, root: Path, owner: str) -> None:
-        self.name = name
-        self.server = server
-        self.root = root
-        self.owner = owner
+from nomadtest.artifacts import Fault, copy_into, sha256_of
+from nomadtest.library import ASSERTION, LIFECYCLE, QUERY, LibraryComponent
+from nomadtest.listener import current_owner
 
 
-@library(scope="GLOBAL", auto_keywords=False)
-class ArtifactServer:
-    """Serves test artifacts over HTTP on 127.0.0.1, and misbehaves on request.
+class Serving(LibraryComponent):
+    """Start and stop servers, put files on them, inject faults, and read the requests they answered."""
 
-    Each server serves a directory of its own, filled from ``jars/build/`` (the
-    test JARs and broken fixtures) plus files the test adds. Per path, it can
-    delay its answer, limit its bandwidth, drop the connection after N bytes,
-    fail the first N requests, or serve the wrong content; every request is
-    recorded, so a test can assert what Nomad fetched and how often.
-
-    A server belongs to the test that started it, or to the suite when started
-    in a suite setup; it is stopped when its owner ends, like Nomad agents.
-
-    | Start Artifact Server
-    | ${url}=    Get Artifact URL    hello.jar
-    | Set Artifact Fault    hello.jar    fail_first=2
-    | ${job}=    Submit Job    java-batch    artifact_url=${url}
-    | Artifact Should Have Been Requested    hello.jar    times=3
-    """
-
-    def __init__(self, jars_dir: str | None = None) -> None:
-        self.jars_dir = Path(jars_dir or os.environ.get("NOMAD_E2E_JARS", JARS_DIR))
-        self._servers: list[_Served] = []
-        self.ROBOT_LIBRARY_LISTENER = OwnershipListener(self._release, "artifact server(s)")
-
-    @keyword
+    @keyword(tags=[LIFECYCLE])
     def start_artifact_server(self, name: str = "artifacts", port: int = 0) -> str:
         """Start an HTTP server on 127.0.0.1 serving a copy of the test JARs; returns its base URL.
 
@@ -60,47 +28,39 @@ class ArtifactServer:
 
         | ${base}=    Start Artifact Server
         """
-        if any(served.name == name for served in self._servers):
-            raise RuntimeError(f"An artifact server named '{name}' is already running.")
-        root = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self._run_root()))
-        if self.jars_dir.is_dir():
-            shutil.copytree(self.jars_dir, root, dirs_exist_ok=True)
-        server = ArtifactHTTPServer(root, port)
-        server.start()
-        self._servers.append(_Served(name, server, root, current_owner()))
-        base = server.url("")
-        logger.info(f"Artifact server '{name}' serves {root} at {base}")
+        served = self.library.servers.start(name, port, self.library.jars_dir, current_owner())
+        base = served.server.url("")
+        logger.info(f"Artifact server '{name}' serves {served.root} at {base}")
         return base
 
-    @keyword
+    @keyword(tags=[LIFECYCLE])
     def stop_artifact_server(self, name: str = "artifacts") -> None:
         """Stop the server and remove the directory it served."""
-        served = self._find(name)
-        self._servers.remove(served)
-        served.server.stop()
-        shutil.rmtree(served.root, ignore_errors=True)
+        self.library.servers.stop(name)
 
-    @keyword
+    @keyword(tags=[QUERY])
     def get_artifact_url(self, path: str, server: str = "artifacts") -> str:
         """The URL of ``path`` on the server (the file need not exist: a 404 is a valid test).
 
         | ${url}=    Get Artifact URL    hello.jar
         """
-        return self._find(server).server.url(path)
+        return self.library.servers.find(server).server.url(path)
 
-    @keyword
+    @keyword(tags=[LIFECYCLE])
     def add_artifact(self, source: str, name: str | None = None, server: str = "artifacts") -> str:
         """Copy the file ``source`` into the served tree as ``name``; returns its URL."""
-        target = copy_into(self._find(server).root, Path(source), name)
-        return self._find(server).server.url(str(target.relative_to(self._find(server).root)))
+        target = copy_into(self.library.servers.find(server).root, Path(source), name)
+        return self.library.servers.find(server).server.url(
+            str(target.relative_to(self.library.servers.find(server).root))
+        )
 
-    @keyword
+    @keyword(tags=[LIFECYCLE])
     def create_artifact(self, name: str, content: str = "", mode: str | None = None, server: str = "artifacts") -> str:
         """Create the file ``name`` with text ``content`` (and octal ``mode``) in the served tree; returns its URL.
 
         | ${url}=    Create Artifact    resource.txt    content=configuration value 42
         """
-        served = self._find(server)
+        served = self.library.servers.find(server)
         target = served.root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content)
@@ -108,7 +68,7 @@ class ArtifactServer:
             target.chmod(int(mode, 8))
         return served.server.url(name)
 
-    @keyword
+    @keyword(tags=[LIFECYCLE])
     def create_large_jar(self, name: str, size_mb: int, base_jar: str = "hello.jar", server: str = "artifacts") -> str:
         """Create a runnable JAR of at least ``size_mb`` MiB: ``base_jar`` plus stored, incompressible padding.
 
@@ -117,7 +77,7 @@ class ArtifactServer:
 
         | ${url}=    Create Large Jar    big.jar    200
         """
-        served = self._find(server)
+        served = self.library.servers.find(server)
         target = served.root / name
         shutil.copyfile(served.root / base_jar, target)
         block = os.urandom(1 << 20)
@@ -130,12 +90,12 @@ class ArtifactServer:
                 padding.write(hashlib.sha256(index.to_bytes(8, "big")).digest() + block[32:])
         return served.server.url(name)
 
-    @keyword
+    @keyword(tags=[QUERY])
     def get_artifact_checksum(self, path: str, server: str = "artifacts") -> str:
         """The ``sha256:<hex>`` checksum of a served file, as Nomad's artifact ``checksum`` option takes it."""
-        return f"sha256:{sha256_of(self._find(server).root / path)}"
+        return f"sha256:{sha256_of(self.library.servers.find(server).root / path)}"
 
-    @keyword
+    @keyword(tags=[LIFECYCLE])
     def set_artifact_fault(
         self,
         path: str,
@@ -160,14 +120,14 @@ class ArtifactServer:
         """
         content = wrong_content.encode() if wrong_content is not None else None
         fault = Fault(delay.total_seconds(), bandwidth, drop_after, fail_first, fail_status, content)
-        self._find(server).server.set_fault(path, fault)
+        self.library.servers.find(server).server.set_fault(path, fault)
 
-    @keyword
+    @keyword(tags=[LIFECYCLE])
     def clear_artifact_faults(self, server: str = "artifacts") -> None:
         """Serve every path normally again."""
-        self._find(server).server.clear_faults()
+        self.library.servers.find(server).server.clear_faults()
 
-    @keyword
+    @keyword(tags=[QUERY])
     def get_artifact_requests(self, path: str | None = None, server: str = "artifacts") -> list[dict]:
         """The requests served (for ``path``, or all), oldest first, as dicts.
 
@@ -176,9 +136,9 @@ class ArtifactServer:
         with status 499 and ``complete`` false. Requests still being answered are waited for, up to
         5 seconds, so a check made as soon as Nomad has its download counts them.
         """
-        return [_as_dict(request) for request in self._find(server).server.requests(path)]
+        return [_as_dict(request) for request in self.library.servers.find(server).server.requests(path)]
 
-    @keyword
+    @keyword(tags=[ASSERTION])
     def artifact_should_have_been_requested(
         self, path: str, times: int | None = None, status: int | None = None, server: str = "artifacts"
     ) -> None:
@@ -186,7 +146,7 @@ class ArtifactServer:
 
         | Artifact Should Have Been Requested    hello.jar    times=3
         """
-        requests = [_as_dict(r) for r in self._find(server).server.requests(path)]
+        requests = [_as_dict(r) for r in self.library.servers.find(server).server.requests(path)]
         matching = [r for r in requests if status is None or r["status"] == status]
         seen = ", ".join(f"{r['status']} ({r['bytes_sent']} bytes)" for r in requests) or "none"
         if (times is None and not matching) or (times is not None and len(matching) != times):
@@ -194,27 +154,8 @@ class ArtifactServer:
             with_status = f" with status {status}" if status is not None else ""
             raise AssertionError(f"Expected {path} to be requested {wanted}{with_status}; requests seen: {seen}.")
 
-    def _find(self, name: str) -> _Served:
-        for served in self._servers:
-            if served.name == name:
-                return served
-        running = ", ".join(s.name for s in self._servers) or "none"
-        raise RuntimeError(f"No artifact server named '{name}' (running: {running}); start one first.")
 
-    def _release(self, owner: str | None) -> tuple[list[str], list[str]]:
-        released = [s for s in self._servers if owner is None or owned_by(owner, s.owner)]
-        for served in released:
-            self.stop_artifact_server(served.name)
-        return [served.name for served in released], []
-
-    @staticmethod
-    def _run_root() -> str:
-        root = Path(os.environ.get("NOMAD_E2E_RUN_ROOT", "/tmp/nomad-e2e")) / "artifacts"
-        root.mkdir(parents=True, exist_ok=True)
-        return str(root)
-
-
-def _as_dict(request: ServedRequest) -> dict:
+def _as_dict(request) -> dict:
     return {
         "path": request.path,
         "status": request.status,

@@ -1,0 +1,138 @@
+"""Keywords that read and check a task's events."""
+
+from __future__ import annotations
+
+import re
+
+from robot.api.deco import keyword
+
+from nomadtest import forensics, jobs
+from nomadtest.library import ASSERTION, QUERY, LibraryComponent
+
+from .state import select_task
+
+
+class TaskEvents(LibraryComponent):
+    """Read and check the events Nomad records for a task."""
+
+    @keyword(tags=[QUERY])
+    def get_task_events(
+        self, job_id: str, task: str | None = None, alloc_id: str | None = None, agent: str | None = None
+    ) -> list[dict]:
+        """Returns the task's events, oldest first, each a dictionary of ``type``, ``message``, ``details``, ``time``.
+
+        ``message`` is Nomad's display message (without the driver's gRPC wrapping), ``details``
+        its detail map (``exit_code``, ``signal``...) and ``time`` a UTC datetime.
+
+        Example:
+        | ${events} = | `Get Task Events` | ${job} |
+        | Should Be Equal | ${events}[-1][type] | Terminated |
+        """
+        alloc, name = select_task(job_id, task, alloc_id, agent)
+        return jobs.task_events(jobs.task_state(alloc, name))
+
+    @keyword(tags=[QUERY])
+    def get_task_event_types(
+        self, job_id: str, task: str | None = None, alloc_id: str | None = None, agent: str | None = None
+    ) -> list[str]:
+        """Returns the types of the task's events, oldest first, such as ``Received`` or ``Started``.
+
+        Example:
+        | ${types} = | `Get Task Event Types` | ${job} |
+        | List Should Contain Value | ${types} | Started |
+        """
+        return [event["type"] for event in self.get_task_events(job_id, task, alloc_id, agent)]
+
+    @keyword(tags=[ASSERTION])
+    def task_event_types_should_be(
+        self,
+        job_id: str,
+        *expected: str,
+        task: str | None = None,
+        alloc_id: str | None = None,
+        agent: str | None = None,
+    ) -> None:
+        """Fails unless the task's events are, by type and in order, exactly ``expected``.
+
+        Example:
+        | `Task Event Types Should Be` | ${job} | Received | Task Setup | Started | Terminated |
+        """
+        alloc, name = select_task(job_id, task, alloc_id, agent)
+        seen = [event["type"] for event in jobs.task_events(jobs.task_state(alloc, name))]
+        if seen != list(expected):
+            raise AssertionError(
+                f"The events of task '{name}' differ from those expected.\nExpected: {', '.join(expected)}\n"
+                f"Seen:     {', '.join(seen)}\n" + forensics.describe_task(None, alloc, name)
+            )
+
+    @keyword(tags=[ASSERTION])
+    def task_events_should_contain(
+        self,
+        job_id: str,
+        event_type: str,
+        message: str | None = None,
+        regexp: bool = False,
+        task: str | None = None,
+        alloc_id: str | None = None,
+        agent: str | None = None,
+    ) -> dict:
+        """Fails unless the task has an event of ``event_type`` whose message contains ``message``.
+
+        With ``regexp=True`` the message is a regular expression searched for in the event's
+        message. Returns the first matching event; the failure lists every event seen.
+
+        Examples:
+        | `Task Events Should Contain` | ${job} | Terminated | Exit Code: 3 |
+        | `Task Events Should Contain` | ${job} | Driver Failure | no such file | task=app |
+        | `Task Events Should Contain` | ${job} | Restarting | ^Restart within policy$ | regexp=True |
+        """
+        alloc, name = select_task(job_id, task, alloc_id, agent)
+        found = _matching(jobs.task_state(alloc, name), event_type, message, regexp)
+        if found:
+            return found[0]
+        raise AssertionError(
+            f"Task '{name}' of allocation {jobs.short(alloc['ID'])} has no event "
+            f"{_wanted(event_type, message, regexp)}.\n" + forensics.describe_task(None, alloc, name)
+        )
+
+    @keyword(tags=[ASSERTION])
+    def task_events_should_not_contain(
+        self,
+        job_id: str,
+        event_type: str,
+        message: str | None = None,
+        regexp: bool = False,
+        task: str | None = None,
+        alloc_id: str | None = None,
+        agent: str | None = None,
+    ) -> None:
+        """Fails when the task has an event of ``event_type`` (whose message contains ``message``, if given).
+
+        Examples:
+        | `Task Events Should Not Contain` | ${job} | Restarting |
+        | `Task Events Should Not Contain` | ${job} | Driver Failure | OOM |
+        """
+        alloc, name = select_task(job_id, task, alloc_id, agent)
+        found = _matching(jobs.task_state(alloc, name), event_type, message, regexp)
+        if found:
+            raise AssertionError(
+                f"Task '{name}' of allocation {jobs.short(alloc['ID'])} has an event "
+                f"{_wanted(event_type, message, regexp)}: {found[0]['message']}\n"
+                + forensics.describe_task(None, alloc, name)
+            )
+
+
+def _matching(state: dict | None, event_type: str, message: str | None, regexp: bool) -> list[dict]:
+    return [
+        event
+        for event in jobs.task_events(state)
+        if event["type"] == event_type
+        and (message is None or (re.search(message, event["message"]) if regexp else message in event["message"]))
+    ]
+
+
+def _wanted(event_type: str, message: str | None, regexp: bool) -> str:
+    wanted = f"'{event_type}'"
+    if message is not None:
+        wanted += f" with message {'matching' if regexp else 'containing'} '{message}'"
+    return wanted

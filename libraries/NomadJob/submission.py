@@ -1,0 +1,114 @@
+"""Keywords that submit and stop jobs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from robot.api import logger
+from robot.api.deco import keyword
+
+from nomadtest import forensics, jobs
+from nomadtest.library import LIFECYCLE, LibraryComponent
+from nomadtest.registry import REGISTRY
+from nomadtest.waiting import Deadline
+
+DEFAULT_TIMEOUT = timedelta(seconds=60)
+
+
+class Submission(LibraryComponent):
+    """Submit and stop jobs."""
+
+    @keyword(tags=[LIFECYCLE])
+    def submit_job(
+        self,
+        template_or_file: str | None = None,
+        hcl: str | None = None,
+        unique: bool = True,
+        agent: str | None = None,
+        **variables,
+    ) -> str:
+        """Renders a job template with ``variables``, registers the job and returns its id.
+
+        ``template_or_file`` is a template name from ``templates/jobs/`` (``java-batch``) or the
+        path of a template file; alternatively ``hcl`` gives the template text itself. All three
+        are Jinja2 templates: a literal ``{{`` (as in a ``template`` block) needs
+        ``{% raw %}...{% endraw %}``.
+
+        The job id is ``<prefix>-<8 hex digits>``, the prefix being ``job_id`` if given, otherwise
+        the template's name (``job`` for ``hcl=``); it reaches the template as ``job_id``, so a
+        job given as ``hcl=`` names itself ``job {{ job_id | hcl }} { ... }`` to get it (a
+        literal name is used as is). With ``unique=False`` the ``job_id`` given is used as is,
+        for example to update a job submitted earlier. Ids with whitespace or control
+        characters are refused, as Nomad refuses them.
+
+        A variable the template never reads fails, naming the closest one it does (``memroy``:
+        did you mean ``memory``?). The rendered HCL is logged. Fails with Nomad's own message
+        (and the offending lines) when the HCL does not parse, and with Nomad's reason when it
+        rejects the job.
+
+        Examples:
+        | ${job} = | `Submit Job` | java-batch | jar_path=${JAR} | args=${args} | memory=${512} |
+        | ${job} = | `Submit Job` | raw-exec | command=/bin/echo | args=${{ ["hello"] }} | job_id=echo |
+        | ${job} = | `Submit Job` | ${CURDIR}/jobs/custom.hcl.j2 | image=x |
+        | ${job} = | `Submit Job` | hcl=job {{ job_id \\| hcl }} { ... } | |
+        """
+        target = REGISTRY.find(agent)
+        client = target.client
+        rendered = jobs.render_job(template_or_file, variables, hcl_text=hcl, unique=unique)
+        logger.info(forensics.as_html(f"Job {rendered.job_id} from {rendered.source}", rendered.hcl), html=True)
+        job = jobs.parse_job(client, rendered)
+        job_id = jobs.check_job_id(job.get("ID", rendered.job_id))
+        answer = jobs.register_job(client, job)
+        self.library.tracker.add(job_id, target)
+        if answer.get("Warnings"):
+            logger.warn(f"Nomad accepted job '{job_id}' with warnings: {answer['Warnings']}")
+        logger.info(f"Submitted job '{job_id}' (evaluation {answer.get('EvalID', '?')}).")
+        return job_id
+
+    @keyword(tags=[LIFECYCLE])
+    def stop_job(
+        self, job_id: str, purge: bool = True, timeout: timedelta = DEFAULT_TIMEOUT, agent: str | None = None
+    ) -> None:
+        """Stops the job, waits until its tasks have stopped, then purges it unless ``purge=False``.
+
+        Returns once no allocation of the job runs: its tasks were stopped by the driver, not
+        left to die after the keyword returned. Stopping a job that does not exist passes.
+
+        Example:
+        | `Stop Job` | ${job} |
+        | `Stop Job` | ${job} | purge=False | timeout=2 min |
+        """
+        self._stop([job_id], purge, timeout, agent)
+
+    @keyword(tags=[LIFECYCLE])
+    def stop_all_jobs(
+        self, purge: bool = True, timeout: timedelta = DEFAULT_TIMEOUT, agent: str | None = None
+    ) -> list[str]:
+        """Stops (and purges unless ``purge=False``) every job of the agent's cluster, whoever submitted it.
+
+        Jobs of the default namespace are stopped: the one the framework's templates use.
+        Without ``purge``, jobs already stopped are left alone.
+
+        Waits until their tasks have stopped and returns the job ids. Meant for suite
+        teardowns that check for leaks afterwards: the library's own cleanup of a suite's jobs
+        runs only after the suite teardown.
+
+        Example:
+        | [Teardown] | `Stop All Jobs` |
+        | ${stopped} = | `Stop All Jobs` | purge=False | timeout=2 min |
+        """
+        registered = REGISTRY.client(agent).get("/v1/jobs") or []
+        stopping = [job["ID"] for job in registered if purge or not job.get("Stop")]
+        self._stop(stopping, purge, timeout, agent)
+        logger.info(f"Stopped {len(stopping)} job(s): {', '.join(stopping) or 'none'}.")
+        return stopping
+
+    @staticmethod
+    def _stop(job_ids: list[str], purge: bool, timeout: timedelta, agent: str | None) -> None:
+        deadline = Deadline(timeout)
+        keys = [("default", job_id) for job_id in job_ids]
+        pending = jobs.stop_jobs(REGISTRY.client(agent), keys, purge, deadline)
+        if pending:
+            raise AssertionError(
+                f"Allocations still running {deadline} after the job(s) were stopped: {', '.join(pending)}."
+            )

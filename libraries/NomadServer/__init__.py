@@ -1,0 +1,121 @@
+"""NomadServer: start, inspect and stop real ``nomad agent`` processes for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from nomadtest import __version__, runroot
+from nomadtest.library import NomadLibrary
+from nomadtest.listener import OwnershipListener
+from nomadtest.manager import CRUNJAR, AgentManager, AgentPaths
+
+from .agent_logs import AgentLogs
+from .cluster import Cluster
+from .inspection import Inspection
+from .lifecycle import Lifecycle
+
+__all__ = ["NomadServer", "__version__"]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class NomadServer(NomadLibrary):
+    """Starts and stops real ``nomad agent`` processes for end-to-end tests of task drivers.
+
+    Each agent runs in its own session with its own run directory
+    ``<run_root>/<worker>/<agent>`` (configuration, data dir, ``agent.log``), free
+    loopback ports and, for the ``crunjar`` driver, its own ``state_dir`` and
+    ``cgroup_parent``. Nothing leaves the machine: agents bind 127.0.0.1, the update
+    check and cloud fingerprinters are off, and there is no Consul or Vault.
+
+    = Ownership and cleanup =
+
+    An agent belongs to the test that started it, or to the suite when it was
+    started in a suite setup or teardown. When its owner ends, a library listener
+    stops whatever is still running. Each Robot process records its agents in
+    ``<run_root>/state/<pid>.json``; the first start in a later run cleans up after
+    processes that died without stopping theirs (pabot kills, double Ctrl-C). An agent
+    that fails to start is removed at once; the error names the copy of its log kept
+    in ``${OUTPUT DIR}/agents/``.
+
+    = Other libraries =
+
+    Keywords take ``agent`` as the name returned by `Start Nomad Server`; without it
+    they use the most recently started agent. NomadJob, LogVerifier and Recovery reach
+    the same agents without calling these keywords.
+
+    = The crunjar plugin's options =
+
+    ``plugin_config`` (at import or per `Start Nomad Server`) is the ``config`` block of the
+    driver's ``plugin`` stanza. For ``crunjar``:
+
+    | = Option = | = Default = | = Meaning = |
+    | crun_path | ``crun`` | the OCI runtime binary, looked up on PATH |
+    | java_runtimes | every JDK in /usr/lib/jvm, /opt/java, $JAVA_HOME | JDK homes the driver offers |
+    | default_java_version | newest found | the Java version of tasks that name none |
+    | allow_caps | Docker's set without NET_RAW | capabilities a job may add with ``cap_add`` |
+    | default_user | ``nobody`` | the user of tasks that set no ``user`` |
+    | state_dir, cgroup_parent, crun_root | set per agent | bundles, containers and cgroups; kept apart per agent |
+
+    Task statistics reach Nomad only with ``telemetry { publish_allocation_metrics = true }``
+    (``extra_hcl``).
+
+    = Example =
+
+    | *** Settings ***
+    | Library    NomadServer    driver=raw_exec
+    |
+    | *** Test Cases ***
+    | Driver Is Healthy
+    |     `Start Nomad Server`
+    |     `Driver Should Be Healthy`
+    |     [Teardown]    `Stop Nomad Server`
+    """
+
+    def __init__(
+        self,
+        nomad_bin: str | None = None,
+        plugin_dir: str | None = None,
+        driver: str | None = None,
+        plugin_config: dict[str, Any] | None = None,
+        run_root: str | None = None,
+        results_dir: str | None = None,
+    ) -> None:
+        """All arguments are optional and default to environment variables, so that
+        users point the library at their own binaries without editing suites:
+
+        | = Argument = | = Environment = | = Default = |
+        | nomad_bin | NOMAD_BIN | ``<checkout>/bin/nomad``, else ``nomad`` on PATH |
+        | plugin_dir | NOMAD_PLUGIN_DIR | ``<checkout>/bin/plugins`` |
+        | driver | NOMAD_DRIVER | ``crunjar`` |
+        | run_root | NOMAD_E2E_RUN_ROOT | ``/tmp/nomad-e2e`` |
+        | results_dir | | ``${OUTPUT DIR}/agents`` |
+
+        ``plugin_config`` is the driver plugin's ``config`` block (see the options above);
+        keyword-level ``plugin_config`` arguments merge over it.
+
+        Example:
+        | Library | NomadServer | driver=raw_exec |
+        | Library | NomadServer | driver=crunjar | plugin_config=${{ {'default_java_version': '17'} }} |
+        """
+        env = os.environ
+        paths = AgentPaths(
+            nomad_bin=Path(nomad_bin or env.get("NOMAD_BIN") or _default_nomad_bin()),
+            plugin_dir=Path(plugin_dir or env.get("NOMAD_PLUGIN_DIR") or REPO_ROOT / "bin" / "plugins"),
+            run_root=runroot.run_root(run_root or env.get(runroot.ENVIRONMENT_VARIABLE)),
+            results_dir=Path(results_dir) if results_dir else None,
+        )
+        runroot.configure(paths.run_root)
+        self.manager = AgentManager(paths, driver or env.get("NOMAD_DRIVER") or CRUNJAR, dict(plugin_config or {}))
+        self.ROBOT_LIBRARY_LISTENER = OwnershipListener(self.manager.release)
+        super().__init__([Lifecycle, Cluster, Inspection, AgentLogs])
+
+
+def _default_nomad_bin() -> Path:
+    built = REPO_ROOT / "bin" / "nomad"
+    if built.exists():
+        return built
+    return Path(shutil.which("nomad") or built)

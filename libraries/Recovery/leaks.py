@@ -1,0 +1,102 @@
+"""Keywords that snapshot what tasks hold on the host and find what they leaked."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from robot.api import logger
+from robot.api.deco import keyword
+
+from nomadtest import crashes, leaks
+from nomadtest.library import ASSERTION, QUERY, WAIT, LibraryComponent
+from nomadtest.registry import REGISTRY, Agent
+from nomadtest.waiting import Deadline, Done, Outcome, Pending, poll
+
+# How often a leak check looks again while cleanup is still under way.
+LEAK_POLL_SECONDS = 0.25
+
+
+class Leaks(LibraryComponent):
+    """Snapshot what the tasks of agents hold on the host, and fail on what was left."""
+
+    @keyword(tags=[QUERY])
+    def take_resource_snapshot(self, agent: str | None = None) -> dict:
+        """Returns what the tasks of the agent (of every agent when none is named) hold on the host.
+
+        The result maps each category to a sorted list of readable items, each prefixed
+        with the agent's name:
+
+        | = Category = | = What =                                                        |
+        | processes    | driver monitors, JVMs, logmons, orphaned plugins, other processes |
+        | containers   | containers crun lists in the driver's crun root                 |
+        | bundles      | bundle dirs in the driver's state dir                           |
+        | mounts       | mounts under the agent's run dir and the driver's state dir     |
+        | cgroups      | cgroups below the driver's cgroup parent, in every hierarchy    |
+        | alloc_dirs   | allocation dirs in the agent's data dir                         |
+
+        Processes counted are those in the agent's process tree, those using its run or
+        state dir (command line or working dir), and those in a cgroup below the driver's
+        cgroup parent; the agent itself and its current driver plugin are not.
+
+        The snapshot also records where it looked (``scopes``), so that `Resources Should
+        Not Have Leaked` looks at the same places later, even after the agent was restarted
+        or stopped.
+
+        Example:
+        | ${before} = | `Take Resource Snapshot` | |
+        | Should Be Empty | ${before}[containers] | |
+        """
+        targets = _agents(agent)
+        snapshot = leaks.take_snapshot(leaks.scopes_of(targets), _agent_pids())
+        logger.info("Resource snapshot:\n" + (leaks.describe(snapshot) or "(nothing held)"))
+        return snapshot
+
+    @keyword(tags=[ASSERTION, WAIT])
+    def resources_should_not_have_leaked(
+        self,
+        before: dict | None = None,
+        agent: str | None = None,
+        timeout: timedelta = timedelta(seconds=30),
+        collect_garbage: bool = True,
+    ) -> None:
+        """Fails when the tasks hold anything that was not held in ``before`` (anything at all without it).
+
+        Looks where ``before`` looked (see `Take Resource Snapshot`), or at ``agent``,
+        or at every agent. Cleanup after a task stops is asynchronous, so this waits up
+        to ``timeout`` for the leftovers to go; with ``collect_garbage`` it first asks each
+        live client to garbage-collect its terminal allocations, which is when Nomad
+        removes their dirs and mounts. The failure lists every item left, by category.
+
+        Example:
+        | ${before} = | `Take Resource Snapshot` | |
+        | Stop Job | ${job} | |
+        | `Resources Should Not Have Leaked` | ${before} | |
+        | `Resources Should Not Have Leaked` | agent=client-1 | timeout=1 min |
+        """
+        # A snapshot taken before says where to look, unless an agent is named.
+        scopes = leaks.scopes_of(_agents(agent)) if agent or before is None else leaks.scopes_of([], before)
+        names = {scope.agent for scope in scopes}
+        deadline = Deadline(timeout)
+        if collect_garbage:
+            for problem in crashes.collect_garbage(agent for agent in REGISTRY.agents() if agent.name in names):
+                logger.info(problem)
+
+        def check() -> Outcome:
+            left = leaks.leaked(before, leaks.take_snapshot(scopes, _agent_pids()))
+            return Pending(leaks.describe(left)) if leaks.count(left) else Done()
+
+        outcome = poll(check, deadline, LEAK_POLL_SECONDS)
+        if isinstance(outcome, Pending):
+            count = len(outcome.status.splitlines())
+            raise AssertionError(
+                f"Resources leaked ({count} item(s) still held {deadline} after the check began):\n{outcome.status}"
+            )
+        logger.info(f"Nothing leaked in {', '.join(sorted(names)) or 'no agent'}.")
+
+
+def _agents(name: str | None) -> list[Agent]:
+    return [REGISTRY.find(name)] if name else REGISTRY.agents()
+
+
+def _agent_pids() -> dict[str, int | None]:
+    return {agent.name: agent.pid if agent.is_running else None for agent in REGISTRY.agents()}

@@ -1,0 +1,432 @@
+"""What NomadServer's keywords share: the agents' binaries and settings, and how agents start and stop.
+
+Robot Framework appears here only for logging and for reading ``${OUTPUT DIR}``; everything
+else is plain Python, tested without a Robot run.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+import requests
+from robot.api import logger
+from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
+
+from . import agentlog, jobs, nodes, processes, sweep
+from . import agents as agentlib
+from . import ports as portlib
+from .client import NomadAPIError
+from .listener import owned_by
+from .registry import REGISTRY, Agent
+from .waiting import Deadline, Done, Pending, poll
+
+CRUNJAR = "crunjar"
+# How long `nomad version` may take to prove a binary is Nomad.
+VERSION_TIMEOUT = 10
+
+
+class AgentStartError(AssertionError):
+    """An agent could not be started; the message says what to fix."""
+
+    ROBOT_SUPPRESS_NAME = True
+
+
+@dataclass(frozen=True)
+class AgentPaths:
+    """Where the agents' binaries and files are."""
+
+    nomad_bin: Path
+    plugin_dir: Path
+    run_root: Path
+    results_dir: Path | None = None
+
+
+class AgentManager:
+    """State and procedures shared by the keyword components: what runs, how it starts and stops."""
+
+    def __init__(self, paths: AgentPaths, driver: str, plugin_config: dict[str, Any]) -> None:
+        self.nomad_bin = paths.nomad_bin
+        self.plugin_dir = paths.plugin_dir
+        self.run_root = paths.run_root
+        self.driver = driver
+        self.plugin_config = plugin_config
+        self._results_dir = paths.results_dir
+        self.state = sweep.StateFile(paths.run_root)
+        self._swept = False
+        self._nomad_version: str | None = None
+        # Ports handed out recently stay excluded, so a just-stopped agent's ports are not reused at once.
+        self._recent_ports: deque[int] = deque(maxlen=300)
+        self._crun_paths: dict[str, str | None] = {}
+        self.log_copies: dict[str, Path] = {}
+
+    # -- where things are -------------------------------------------------
+
+    @property
+    def results_dir(self) -> Path:
+        if self._results_dir is None:
+            output_dir = _robot_variable("${OUTPUT DIR}")
+            return Path(output_dir) / "agents" if output_dir else self.run_root / "logs"
+        return self._results_dir
+
+    @property
+    def worker_dir(self) -> Path:
+        """This Robot process's part of the run root; the pid alone keeps pabot workers apart,
+        pabot's queue index (a Robot variable, not an environment variable) tells which is which."""
+        index = _robot_variable("${PABOTQUEUEINDEX}")
+        return self.run_root / (f"pabot{index}-{os.getpid()}" if index is not None else str(os.getpid()))
+
+    def log_copy_path(self, agent: Agent) -> Path:
+        return self.results_dir / f"{agent.name}-{agent.uid}.log"
+
+    def log_path(self, name: str | Agent | None) -> Path:
+        """The live agent's log, or the copy kept of a stopped one."""
+        live = {agent.name for agent in REGISTRY.agents()}
+        if isinstance(name, str) and name not in live and name in self.log_copies:
+            return self.log_copies[name]
+        return REGISTRY.find(name).log_path
+
+    def link(self, path: Path) -> str:
+        output_dir = _robot_variable("${OUTPUT DIR}")
+        try:
+            target = os.path.relpath(path, output_dir) if output_dir else str(path)
+        except ValueError:
+            target = str(path)
+        return f'<a href="{html.escape(target)}">{html.escape(path.name)}</a>'
+
+    # -- starting ---------------------------------------------------------
+
+    def new_name(self, prefix: str) -> str:
+        taken = {agent.name for agent in REGISTRY.agents()}
+        number = 1
+        while f"{prefix}-{number}" in taken:
+            number += 1
+        return f"{prefix}-{number}"
+
+    def check_free_name(self, name: str) -> None:
+        if name in {agent.name for agent in REGISTRY.agents()}:
+            raise ValueError(f"A Nomad agent named '{name}' is already running; give the new one another name.")
+
+    def held_ports(self) -> set[int]:
+        held = set(self._recent_ports)
+        for agent in REGISTRY.agents():
+            held.update((agent.http_port, agent.rpc_port, agent.serf_port))
+        return held
+
+    def pick_ports(self) -> portlib.AgentPorts:
+        picked = portlib.pick_agent_ports(self.held_ports())
+        self._recent_ports.extend(picked)
+        return picked
+
+    def preferred_ports(self, preferred: dict[str, int]) -> portlib.AgentPorts:
+        unknown = set(preferred) - {"http", "rpc", "serf"}
+        if unknown:
+            raise ValueError(f"Unknown port name(s) {sorted(unknown)}: use http, rpc and serf.")
+        wanted = {name: portlib.check_port(name, port) for name, port in preferred.items()}
+        busy = portlib.busy_ports(list(wanted.values()))
+        if busy:
+            raise AgentStartError(
+                f"Port(s) {', '.join(map(str, busy))} given in ports= are already in use on {portlib.HOST}: "
+                "free them, or leave them out to have free ports picked."
+            )
+        picked = self.pick_ports()
+        return portlib.AgentPorts(**{**vars(picked), **wanted})
+
+    def sweep_once(self) -> None:
+        if self._swept:
+            return
+        self._swept = True
+        for line in sweep.sweep(self.run_root):
+            logger.info(f"Swept leftovers of an earlier run: {line}")
+
+    def check_nomad_binary(self) -> str:
+        """The version line of the Nomad binary; fails unless it is an executable Nomad."""
+        if self._nomad_version is not None:
+            return self._nomad_version
+        if not os.access(self.nomad_bin, os.X_OK):
+            raise AgentStartError(
+                f"Nomad binary {self.nomad_bin} is not executable: build it (make nomad) or set NOMAD_BIN."
+            )
+        try:
+            answer = subprocess.run(
+                [str(self.nomad_bin), "version"], capture_output=True, text=True, timeout=VERSION_TIMEOUT, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise AgentStartError(f"{self.nomad_bin} is not a Nomad agent: `nomad version` failed: {error}") from None
+        first = (answer.stdout or answer.stderr).strip().splitlines()[:1]
+        if answer.returncode != 0 or not first or not first[0].startswith("Nomad v"):
+            shown = first[0] if first else "nothing"
+            raise AgentStartError(
+                f"{self.nomad_bin} is not a Nomad agent: `{self.nomad_bin.name} version` exited with code "
+                f"{answer.returncode} and printed {shown!r}, not 'Nomad v...'. Point NOMAD_BIN at a Nomad binary."
+            )
+        self._nomad_version = first[0]
+        return self._nomad_version
+
+    def plugins(self, settings: agentlib.AgentSettings, run_dir: Path, uid: str, extra: dict | None) -> dict:
+        config: dict[str, Any] = {}
+        if settings.driver == "raw_exec":
+            config["enabled"] = True
+        if settings.driver == CRUNJAR:
+            # Per agent, so parallel agents never share containers, bundles or cgroups.
+            config["state_dir"] = str(run_dir / CRUNJAR)
+            config["cgroup_parent"] = f"{CRUNJAR}-{uid}"
+        config.update(self.plugin_config)
+        config.update(extra or {})
+        return {self.plugin_block_name(settings.driver): config}
+
+    def plugin_block_name(self, driver: str) -> str:
+        """Nomad names an external plugin's block after its file in plugin_dir, a built-in one after the driver."""
+        for candidate in (f"nomad-driver-{driver}", driver):
+            if (self.plugin_dir / candidate).is_file():
+                return candidate
+        return driver
+
+    def launch(
+        self,
+        settings: agentlib.AgentSettings,
+        agent_ports: portlib.AgentPorts,
+        owner: str,
+        cluster: str,
+        plugin_config: dict | None,
+        deadline: Deadline,
+    ) -> Agent:
+        """Write the configuration, start the process and wait until its API answers."""
+        self.check_nomad_binary()
+        run_dir = self.worker_dir / settings.name
+        if run_dir.exists():
+            sweep.cleanup(sweep.AgentRecord(settings.name, str(run_dir)), grace=1)
+        uid = f"{os.getpid()}-{secrets.token_hex(3)}"
+        plugins = self.plugins(settings, run_dir, uid, plugin_config)
+        driver_config = plugins[self.plugin_block_name(settings.driver)]
+        # Rendered before anything exists on disk, so a bad setting leaves nothing to clean up.
+        text = agentlib.render_config(settings, agent_ports, run_dir, self.plugin_dir, plugins)
+        config_path = run_dir / "agent.hcl"
+        agent = Agent(
+            name=settings.name,
+            role=settings.role,
+            http_port=agent_ports.http,
+            rpc_port=agent_ports.rpc,
+            serf_port=agent_ports.serf,
+            run_dir=run_dir,
+            config_path=config_path,
+            log_path=run_dir / "agent.log",
+            process=None,
+            driver=settings.driver,
+            driver_state_dir=Path(driver_config["state_dir"]) if settings.driver == CRUNJAR else None,
+            cgroup_parent=str(driver_config.get("cgroup_parent", "")) if settings.driver == CRUNJAR else "",
+            owner=owner,
+            cluster=cluster,
+            uid=uid,
+        )
+        self._crun_paths[agent.name] = driver_config.get("crun_path") if settings.driver == CRUNJAR else None
+        # Registered (and in the state file) before the run dir exists: whatever fails next, a stop or
+        # the next run's sweep finds it.
+        REGISTRY.add(agent)
+        self.save_state()
+        try:
+            (run_dir / "data").mkdir(parents=True)
+            config_path.write_text(text)
+        except OSError as error:
+            self.discard(agent)
+            raise AgentStartError(
+                f"Cannot create the run dir of Nomad agent '{agent.name}' in {self.run_root} "
+                f"({_free_space(self.run_root)}): {error.strerror or error} ({error.filename or run_dir})."
+            ) from None
+        logger.debug(f"Configuration of Nomad agent '{agent.name}' ({config_path}):\n{text}")
+        self.start_process(agent)
+        try:
+            agentlib.wait_until_listening(agent, deadline)
+        except portlib.PortConflictError:
+            self.discard(agent)
+            raise
+        logger.info(f"Started Nomad agent '{agent.name}' ({agent.role}) at {agent.address}, run dir {run_dir}.")
+        return agent
+
+    def start_process(self, agent: Agent) -> float:
+        """Start (or start again) the agent's process; returns the time it was started."""
+        if agent.log_path.exists():
+            with open(agent.log_path, "a") as log:
+                log.write(f"\n{agentlog.RESTART_MARKER} at {time.strftime('%H:%M:%S')}\n")
+        started = time.time()
+        argv = [str(self.nomad_bin), "agent", "-config", str(agent.config_path)]
+        agent.process = processes.start_process(argv, agent.log_path, agent.run_dir)
+        self.save_state()
+        return started
+
+    def start_with_retry(self, launch: Callable[[portlib.AgentPorts], Agent], first: portlib.AgentPorts | None = None):
+        pending = [first] if first else []
+
+        def pick() -> portlib.AgentPorts:
+            return pending.pop() if pending else self.pick_ports()
+
+        def on_retry(lost: portlib.AgentPorts, conflict: Exception) -> None:
+            logger.info(f"Ports {tuple(lost)} were taken before Nomad could bind them; retrying with new ones.")
+
+        return agentlib.with_port_retry(launch, pick, on_retry=on_retry)
+
+    def wait_ready(
+        self, api: Agent, watched: list[Agent], since: dict[str, float], deadline: Deadline, require_driver: bool = True
+    ) -> None:
+        agentlib.wait_until_ready(
+            api, watched, since, api.driver, deadline, require_driver=require_driver, on_stuck_registration=self.kick
+        )
+
+    def kick(self, agent: Agent) -> None:
+        """Restart an agent whose client lost the race with its own server's first keyring."""
+        if not (agent.is_server and agent.is_client):
+            return
+        logger.info(
+            f"The client of Nomad agent '{agent.name}' tried to register before its server's keyring "
+            "existed and would retry only after 15-30 s; restarting the agent to register now."
+        )
+        self.stop_process(agent, grace=10)
+        self.start_process(agent)
+        agentlib.wait_until_listening(agent, Deadline(30))
+
+    def kill(self, agent: Agent) -> None:
+        agent.record_disruption("agent SIGKILL", agent.pid)
+        agent.process.kill()
+        agent.process.wait()
+        self.save_state()
+        logger.info(f"Killed Nomad agent '{agent.name}' (pid {agent.pid}) with SIGKILL.")
+
+    def cluster_server(self, agent: Agent) -> Agent | None:
+        """A running server of the agent's cluster: the one to ask about it."""
+        for other in REGISTRY.agents():
+            if other.cluster == agent.cluster and other.is_server and other.is_running:
+                return other
+        return None
+
+    # -- stopping ---------------------------------------------------------
+
+    def stop_process(self, agent: Agent, grace: float) -> None:
+        """SIGINT the agent alone (not its tasks or plugins' detached children), SIGKILL after ``grace``."""
+        if agent.process is None or agent.process.poll() is not None:
+            return
+        agent.process.send_signal(signal.SIGINT)
+        try:
+            agent.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            agent.process.kill()
+            agent.process.wait()
+
+    def discard(self, agent: Agent) -> Path | None:
+        """Remove an agent that never became usable, without API calls; returns the kept copy of its log."""
+        copy = self.log_copy_path(agent)
+        record = sweep.AgentRecord.of(agent, self._crun_paths.pop(agent.name, None))
+        sweep.cleanup(record, grace=1, keep_log=copy, warn=logger.warn)
+        sweep.remove_if_empty(agent.run_dir.parent)
+        agent.client.close()
+        REGISTRY.remove(agent)
+        self.save_state()
+        if copy.exists():
+            self.log_copies[agent.name] = copy
+            return copy
+        return None
+
+    def stop(self, stopping: list[Agent], grace: float, timeout: float) -> list[str]:
+        """Stop ``stopping``: purge jobs where a whole cluster goes, then clients, then servers."""
+        problems: list[str] = []
+        names = {agent.name for agent in stopping}
+        for cluster in dict.fromkeys(agent.cluster for agent in stopping):
+            members = [agent for agent in REGISTRY.agents() if agent.cluster == cluster]
+            live_servers = [agent for agent in members if agent.is_server and agent.is_running]
+            if live_servers and all(agent.name in names for agent in live_servers):
+                self.purge(live_servers[0], members, timeout)
+        for agent in sorted(stopping, key=lambda agent: agent.is_server):
+            # One agent's failure must not leave the others running.
+            try:
+                problems += [f"{agent.name}: {problem}" for problem in self.stop_one(agent, grace)]
+            except Exception as error:
+                problems.append(f"{agent.name}: cleanup failed: {error}")
+        return problems
+
+    def purge(self, server: Agent, members: list[Agent], timeout: float) -> None:
+        live_clients = [agent.name for agent in members if agent.is_client and agent.is_running]
+        try:
+            live_nodes = set(nodes.node_ids(server.client, live_clients).values()) if live_clients else set()
+            registered = server.client.get("/v1/jobs", namespace="*") or []
+            keys = [(job["Namespace"], job["ID"]) for job in registered]
+            pending = jobs.stop_jobs(server.client, keys, True, Deadline(timeout), live_nodes)
+        except (requests.RequestException, NomadAPIError) as error:
+            logger.warn(f"Could not purge the jobs of Nomad agent '{server.name}' before stopping it: {error}")
+            return
+        if pending:
+            logger.warn(
+                f"Allocations still not terminal {timeout:g} s after their jobs were stopped: {', '.join(pending)}. "
+                "Their processes and containers are killed with the agent."
+            )
+
+    def stop_one(self, agent: Agent, grace: float) -> list[str]:
+        record = sweep.AgentRecord.of(agent, self._crun_paths.pop(agent.name, None))
+        copy = self.log_copy_path(agent)
+        problems = sweep.cleanup(record, grace, keep_log=copy, warn=logger.warn)
+        sweep.remove_if_empty(agent.run_dir.parent)
+        agent.client.close()
+        REGISTRY.remove(agent)
+        self.save_state()
+        if copy.exists():
+            self.log_copies[agent.name] = copy
+        problems += self.ports_still_taken(record.ports)
+        kept = f"its log is kept at {self.link(copy)}" if copy.exists() else "no copy of its log was kept"
+        logger.info(f"Stopped Nomad agent '{agent.name}'; {kept}.", html=True)
+        return problems
+
+    @staticmethod
+    def ports_still_taken(agent_ports: list[int], wait: float = 5.0) -> list[str]:
+        outcome = poll(
+            lambda: Pending(str(busy)) if (busy := portlib.busy_ports(agent_ports)) else Done(),
+            Deadline(wait),
+            interval=0.1,
+        )
+        if isinstance(outcome, Done):
+            return []
+        busy = portlib.busy_ports(agent_ports)
+        holders = {}
+        for connection in psutil.net_connections(kind="inet"):
+            if connection.laddr and connection.laddr.port in busy and connection.pid:
+                holders[connection.laddr.port] = connection.pid
+        return [f"port {port} is still in use (pid {holders.get(port, 'unknown')})" for port in busy]
+
+    def release(self, owner: str | None) -> tuple[list[str], list[str]]:
+        """Stop what ``owner`` (None: anybody) still has; for the listener."""
+        left = [agent for agent in REGISTRY.agents() if owner is None or owned_by(owner, agent.owner)]
+        if not left:
+            return [], []
+        return [agent.name for agent in left], self.stop(left, grace=10, timeout=30)
+
+    def save_state(self) -> None:
+        records = [sweep.AgentRecord.of(agent, self._crun_paths.get(agent.name)) for agent in REGISTRY.agents()]
+        try:
+            self.state.write(records)
+        except OSError as error:
+            raise AgentStartError(
+                f"Cannot write the state file {self.state.path} ({_free_space(self.run_root)}): {error.strerror}. "
+                "Without it a crashed run could not be cleaned up by the next one."
+            ) from None
+
+
+def _robot_variable(name: str) -> Any:
+    try:
+        return BuiltIn().get_variable_value(name)
+    except RobotNotRunningError:
+        return None
+
+
+def _free_space(path: Path) -> str:
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return f"{shutil.disk_usage(candidate).free // 2**20} MiB free in {candidate}"
+    return "its file system is unknown"
