@@ -67,7 +67,8 @@ def test_waiting_fails_at_once_when_the_agent_exits(tmp_path):
     agent = Agent("a", "server+client", 1, 2, 3, tmp_path, tmp_path / "x", tmp_path / "agent.log", process, "crunjar")
     started = time.monotonic()
     with pytest.raises(
-        agents.AgentExitedError, match=r"exited with code 3 before it was ready\.\n.*\n==> Error starting agent: bad config"
+        agents.AgentExitedError,
+        match=r"exited with code 3 before it was ready\.\n.*\n==> Error starting agent: bad config",
     ):
         agents.wait_until_ready(agent, [agent], {"a": 0}, "crunjar", Deadline(30))
     assert time.monotonic() - started < 1
@@ -83,7 +84,7 @@ def test_notable_lines_are_warnings_and_errors_without_http_request_records():
     log = (
         "2030-01-01T00:00:00Z [DEBUG] http: request complete: method=GET path=/v1/nodes\n"
         "2030-01-01T00:00:00Z [WARN]  agent.plugin_loader: skipping un-executable file in plugin folder: file=x\n"
-        "2030-01-01T00:00:00Z [ERROR] http: request failed: method=GET path=/v1/job/x error=\"job not found\"\n"
+        '2030-01-01T00:00:00Z [ERROR] http: request failed: method=GET path=/v1/job/x error="job not found"\n'
         "==> Error starting agent: bad config\n"
     )
     assert agentlog.notable_lines(log) == [

@@ -15,7 +15,6 @@ from conftest import fake_agent
 from Recovery import Recovery
 
 from nomadtest import agentlog, crashes
-
 from nomadtest.client import Blocking
 from nomadtest.registry import REGISTRY, Agent
 from nomadtest.waiting import Deadline
@@ -49,7 +48,8 @@ def test_log_lines_after_an_offset_with_every_needle(tmp_path):
     assert len(agentlog.lines_with(agent.log_path, 0, ["recovered task", "a1"])) == 1
     offset = LOG.index("    2026-11-22T02:42:58.411Z")
     assert agentlog.lines_with(agent.log_path, offset, ["plugin process exited"]) == []
-    assert agentlog.lines_with(agent.log_path, 0, ["plugin process exited", "id=18148"])[0].endswith('error="signal: killed"')
+    exited = agentlog.lines_with(agent.log_path, 0, ["plugin process exited", "id=18148"])
+    assert exited[0].endswith('error="signal: killed"')
     # A line still being written is not read.
     assert agentlog.lines_with(agent.log_path, 0, ["no newline yet"]) == []
 

@@ -93,5 +93,5 @@ def test_job_ids_are_quoted_into_paths(job_id):
 
 @pytest.mark.parametrize("job_id", ["a b", "tab\there", "", "nul\x00"])
 def test_job_ids_nomad_refuses_are_rejected_with_a_reason(job_id):
-    with pytest.raises(jobs.JobError, match="Job id|cannot be empty"):
+    with pytest.raises(jobs.JobError, match=r"Job id|cannot be empty"):
         jobs.check_job_id(job_id)
