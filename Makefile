@@ -105,9 +105,14 @@ test-e2e-parallel: setup ## The same suites with pabot --processes $(PABOT_PROCE
 	$(LEFTOVERS) || status=1; \
 	exit $$status
 
+.PHONY: test-install
+test-install: setup ## pip install . into a fresh venv, then a suite outside the checkout runs a JAR
+	bash scripts/check-install.sh
+
 .PHONY: test-all
-test-all: ## Unit tests, then the end-to-end suites; fails if either fails
+test-all: ## Unit tests, the install check, then the end-to-end suites; fails if any fails
 	@status=0; $(MAKE) --no-print-directory test-unit || status=1; \
+		$(MAKE) --no-print-directory test-install || status=1; \
 		$(MAKE) --no-print-directory test-e2e || status=1; exit $$status
 
 .PHONY: bench

@@ -157,3 +157,18 @@ def test_cleanup_unmounts_and_removes_cgroups(tmp_path, spawn):
     assert processes.mounts_under(run_dir, processes.read_mounts()) == []
     assert not any(path.exists() for path in made)
     assert not run_dir.exists()
+
+
+def test_a_log_that_cannot_be_kept_does_not_stop_the_cleanup(tmp_path):
+    run_dir = tmp_path / "run" / "nomad-1"
+    (run_dir / "data").mkdir(parents=True)
+    (run_dir / "agent.log").write_text("the agent's log\n")
+    not_a_dir = tmp_path / "results-is-a-file"
+    not_a_dir.write_text("")
+    warnings: list[str] = []
+    problems = sweep.cleanup(
+        sweep.AgentRecord("nomad-1", str(run_dir)), grace=0.1, keep_log=not_a_dir / "agent.log", warn=warnings.append
+    )
+    assert problems == []
+    assert not run_dir.exists()
+    assert len(warnings) == 1 and "could not be kept at" in warnings[0]

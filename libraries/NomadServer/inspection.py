@@ -39,6 +39,15 @@ class Inspection(LibraryComponent):
         return str(manager.nomad_bin)
 
     @keyword(tags=[QUERY])
+    def get_nomad_run_root(self) -> str:
+        """Returns the run root: where every agent of this run has its run dir, ``<run_root>/<worker>/<agent>``.
+
+        Example:
+        | ${root} = | `Get Nomad Run Root` |
+        """
+        return str(self.library.manager.run_root)
+
+    @keyword(tags=[QUERY])
     def get_nomad_agent_info(self, agent: str | None = None) -> dict[str, Any]:
         """Returns what the library knows of the agent, for checks on the host.
 

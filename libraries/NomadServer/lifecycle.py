@@ -57,8 +57,10 @@ class Lifecycle(LibraryComponent):
           a client uses their RPC addresses, a server joins their Serf addresses.
         - ``plugin_config``: driver plugin settings merged over the library's.
         - ``extra_hcl``: raw HCL appended to the configuration.
-        - ``ports``: ports to use, e.g. ``${{ {'http': 4646} }}``; the others are picked free.
-          A port given that is already in use fails at once.
+        - ``ports``: preferred ports for the first attempt, e.g. ``${{ {'http': 4646} }}``; the
+          others are picked free. A port given that is already in use is reported at WARN level;
+          Nomad fails to bind it, and the agent is started again on new free ports (up to 3
+          attempts), as after any port race.
         - ``wait_for_driver``: with ``${False}``, ready means the node registered with its
           first fingerprints, healthy driver or not: for tests of an unhealthy driver.
         - ``config`` and ``**overrides``: configuration settings such as ``datacenter``,

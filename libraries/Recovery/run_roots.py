@@ -42,7 +42,12 @@ class RunRoots(LibraryComponent):
         | `Run Root Should Be Clean` | ${run_root} | | | |
         """
         arguments, run_root = self._fixture_run(suite, options, run_root)
-        result = ProcessLibrary().run_process(*arguments, stderr="STDOUT", timeout=f"{Deadline(timeout).seconds}s")
+        result = ProcessLibrary().run_process(
+            *arguments,
+            stderr="STDOUT",
+            timeout=timedelta(seconds=Deadline(timeout).seconds),
+            **{f"env:{runroot.ENVIRONMENT_VARIABLE}": run_root},
+        )
         logger.info(result.stdout)
         if result.rc != expected_rc:
             raise AssertionError(f"The fixture run exited with {result.rc}, expected {expected_rc}:\n{result.stdout}")
@@ -59,7 +64,10 @@ class RunRoots(LibraryComponent):
         | Terminate Process | ${process} | kill=${True} | |
         """
         arguments, run_root = self._fixture_run(suite, options, run_root)
-        handle = BuiltIn().run_keyword("Process.Start Process", *arguments, f"stdout={run_root}.out", "stderr=STDOUT")
+        environment = f"env:{runroot.ENVIRONMENT_VARIABLE}={run_root}"
+        handle = BuiltIn().run_keyword(
+            "Process.Start Process", *arguments, environment, f"stdout={run_root}.out", "stderr=STDOUT"
+        )
         return handle, run_root
 
     @staticmethod
@@ -70,7 +78,7 @@ class RunRoots(LibraryComponent):
         robot = Path(sys.executable).with_name("robot")
         command = [str(robot), "--outputdir", f"{output_dir}/fixtures", "--output", "NONE", "--report", "NONE"]
         command += ["--log", "NONE", *options, suite]
-        return [*command, f"env:{runroot.ENVIRONMENT_VARIABLE}={run_root}"], run_root
+        return command, run_root
 
     @keyword(tags=[ASSERTION])
     def run_root_should_be_clean(self, run_root: str) -> None:

@@ -136,9 +136,9 @@ class AgentManager:
         wanted = {name: portlib.check_port(name, port) for name, port in preferred.items()}
         busy = portlib.busy_ports(list(wanted.values()))
         if busy:
-            raise AgentStartError(
-                f"Port(s) {', '.join(map(str, busy))} given in ports= are already in use on {portlib.HOST}: "
-                "free them, or leave them out to have free ports picked."
+            logger.warn(
+                f"Port(s) {', '.join(map(str, busy))} given in ports= are already in use on {portlib.HOST}: Nomad "
+                "will fail to bind them, and the agent is started again on free ports."
             )
         picked = self.pick_ports()
         return portlib.AgentPorts(**{**vars(picked), **wanted})

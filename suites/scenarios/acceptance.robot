@@ -13,25 +13,25 @@ Test Tags           area:happy    story:acceptance
 *** Test Cases ***
 A JAR Runs To Completion And Says Hello
     [Documentation]    The plain case a driver must get right: the JAR's output and exit code, unchanged.
-    Given the driver is healthy
-    When a batch job runs    hello.jar
-    Then the job completes successfully
-    And the task prints    Hello from crunjar!
-    And the task exits with    0
+    Given The Driver Is Healthy
+    When A Batch Job Runs    hello.jar
+    Then The Job Completes Successfully
+    And The Task Prints    Hello from crunjar!
+    And The Task Exits With    0
 
 A Failing JAR Is Reported With Its Own Exit Code
     [Documentation]    A JAR that ends with a non-zero status fails the task with exactly that status.
-    Given the driver is healthy
-    When a batch job runs    exit-code.jar    3
-    Then the task fails
-    And the task exits with    3
+    Given The Driver Is Healthy
+    When A Batch Job Runs    exit-code.jar    3
+    Then The Task Fails
+    And The Task Exits With    3
 
 A Stopped Service Gets Its Shutdown Hook
     [Documentation]    Stopping a service job sends SIGTERM: the JVM runs its shutdown hook and exits 143.
-    Given a service is running    graceful.jar
-    When the job is stopped
-    Then the task prints    GRACEFUL-SHUTDOWN-COMPLETE
-    And the task exits with    143
+    Given A Service Is Running    graceful.jar
+    When The Job Is Stopped
+    Then The Task Prints    GRACEFUL-SHUTDOWN-COMPLETE
+    And The Task Exits With    143
 
 
 *** Keywords ***
@@ -43,13 +43,13 @@ A Batch Job Runs
     [Documentation]    Submits a batch job running ``jar`` from the test JARs with ``args``.
     [Arguments]    ${jar}    @{args}
     ${job}=    Submit Job    java-batch    jar_path=${JARS}/${jar}    args=${args}
-    VAR    ${JOB}=    ${job}    scope=TEST
+    VAR    ${JOB}=    ${job}    scope=TEST    # robocop: off=VAR06
 
 A Service Is Running
     [Documentation]    Submits a service job running ``jar`` and waits until its task runs and prints.
     [Arguments]    ${jar}
     ${job}=    Submit Job    java-service    jar_path=${JARS}/${jar}
-    VAR    ${JOB}=    ${job}    scope=TEST
+    VAR    ${JOB}=    ${job}    scope=TEST    # robocop: off=VAR06
     Wait Until Task Log Contains    ${JOB}    started
 
 The Job Is Stopped
