@@ -86,8 +86,7 @@ class TaskEvents(LibraryComponent):
         | `Task Events Should Contain` | ${job} | Driver Failure | no such file | task=app |
         | `Task Events Should Contain` | ${job} | Restarting | ^Restart within policy$ | regexp=True |
         """
-        alloc, name = select_task(job_id, task, alloc_id, agent)
-        found = _matching(jobs.task_state(alloc, name), event_type, message, regexp)
+        alloc, name, found = _find_events(job_id, event_type, message, regexp, task, alloc_id, agent)
         if found:
             return found[0]
         raise AssertionError(
@@ -112,8 +111,7 @@ class TaskEvents(LibraryComponent):
         | `Task Events Should Not Contain` | ${job} | Restarting |
         | `Task Events Should Not Contain` | ${job} | Driver Failure | OOM |
         """
-        alloc, name = select_task(job_id, task, alloc_id, agent)
-        found = _matching(jobs.task_state(alloc, name), event_type, message, regexp)
+        alloc, name, found = _find_events(job_id, event_type, message, regexp, task, alloc_id, agent)
         if found:
             raise AssertionError(
                 f"Task '{name}' of allocation {jobs.short(alloc['ID'])} has an event "
@@ -122,13 +120,24 @@ class TaskEvents(LibraryComponent):
             )
 
 
-def _matching(state: dict | None, event_type: str, message: str | None, regexp: bool) -> list[dict]:
-    return [
+def _find_events(
+    job_id: str,
+    event_type: str,
+    message: str | None,
+    regexp: bool,
+    task: str | None,
+    alloc_id: str | None,
+    agent: str | None,
+) -> tuple[dict, str, list[dict]]:
+    """The allocation, the task's name and its events of ``event_type`` whose message matches."""
+    alloc, name = select_task(job_id, task, alloc_id, agent)
+    found = [
         event
-        for event in jobs.task_events(state)
+        for event in jobs.task_events(jobs.task_state(alloc, name))
         if event["type"] == event_type
         and (message is None or (re.search(message, event["message"]) if regexp else message in event["message"]))
     ]
+    return alloc, name, found
 
 
 def _wanted(event_type: str, message: str | None, regexp: bool) -> str:

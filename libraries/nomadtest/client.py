@@ -1,8 +1,11 @@
-"""The one HTTP client of Nomad's API used by every library.
+"""The one HTTP client of Nomad's API used by every library, on python-nomad's ``Requester``.
 
 Nomad's blocking queries (``?index=N&wait=Ns``, answered with ``X-Nomad-Index``)
 let waits return as soon as state changes instead of polling on a fixed sleep.
-python-nomad has no parameters for them, so this module speaks HTTP itself.
+python-nomad's endpoint classes have no parameters for them and return only the
+decoded body, so this client sends every request, the streaming ones included,
+through python-nomad's lower ``Requester`` (address, token, session, its error
+types) and reads the index from the response it hands back.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+from nomad.api.base import Requester
+from nomad.api.exceptions import BaseNomadException
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
 
@@ -40,19 +45,26 @@ class Blocking:
     index: int
 
 
-class NomadClient:
-    """A thin client of one Nomad agent's HTTP API."""
+class _PathRequester(Requester):
+    """python-nomad's requester for paths built whole by :func:`api_path` (already quoted)."""
 
-    def __init__(self, address: str, timeout: float = DEFAULT_REQUEST_TIMEOUT) -> None:
+    def _endpoint_builder(self, *args: str) -> str:
+        return "/".join(arg for arg in args if arg).lstrip("/")
+
+
+class NomadClient:
+    """A thin client of one Nomad agent's HTTP API; ``token`` is sent as ``X-Nomad-Token``."""
+
+    def __init__(self, address: str, timeout: float = DEFAULT_REQUEST_TIMEOUT, token: str | None = None) -> None:
         self.address = address.rstrip("/")
         self.timeout = timeout
-        self._session = requests.Session()
+        self._requester = _PathRequester(address=self.address, token=token, timeout=timeout)
 
     def __repr__(self) -> str:
         return f"NomadClient({self.address!r})"
 
     def close(self) -> None:
-        self._session.close()
+        self._requester.session.close()
 
     def request(
         self,
@@ -60,19 +72,25 @@ class NomadClient:
         path: str,
         params: dict[str, Any] | None = None,
         body: Any = None,
-        timeout: float | None = None,
+        timeout: float | tuple[float, float] | None = None,
+        stream: bool = False,
     ) -> requests.Response:
-        url = f"{self.address}{path}"
-        response = self._session.request(
-            method,
-            url,
-            params=params,
-            data=None if body is None else json.dumps(body),
-            timeout=timeout or self.timeout,
-        )
-        if response.status_code >= 400:
-            raise NomadAPIError(method, path, response.status_code, response.text)
-        return response
+        """Send one request; Nomad's error statuses raise :class:`NomadAPIError`, transport errors
+        the ``requests`` exception itself (python-nomad wraps both)."""
+        try:
+            return self._requester.request(
+                path,
+                method=method,
+                params=dict(params or {}),
+                data=None if body is None else json.dumps(body),
+                timeout=timeout or self.timeout,
+                stream=stream,
+            )
+        except BaseNomadException as error:
+            answer = error.nomad_resp
+            if isinstance(answer, requests.Response):
+                raise NomadAPIError(method, path, answer.status_code, answer.text) from None
+            raise answer from None
 
     def get(self, path: str, **params: Any) -> Any:
         return _decode(self.request("GET", path, params=params or None))
@@ -92,10 +110,7 @@ class NomadClient:
 
     def stream(self, path: str, timeout: float, **params: Any) -> Iterator[bytes]:
         """Yield raw chunks of a streaming endpoint; read timeouts end the stream."""
-        url = f"{self.address}{path}"
-        with self._session.get(url, params=params, stream=True, timeout=(self.timeout, timeout)) as response:
-            if response.status_code >= 400:
-                raise NomadAPIError("GET", path, response.status_code, response.text)
+        with self.request("GET", path, params=params, timeout=(self.timeout, timeout), stream=True) as response:
             yield from response.iter_content(chunk_size=65536)
 
 

@@ -324,17 +324,8 @@ class AgentManager:
 
     def discard(self, agent: Agent) -> Path | None:
         """Remove an agent that never became usable, without API calls; returns the kept copy of its log."""
-        copy = self.log_copy_path(agent)
-        record = sweep.AgentRecord.of(agent, self._crun_paths.pop(agent.name, None))
-        sweep.cleanup(record, grace=1, keep_log=copy, warn=logger.warn)
-        sweep.remove_if_empty(agent.run_dir.parent)
-        agent.client.close()
-        REGISTRY.remove(agent)
-        self.save_state()
-        if copy.exists():
-            self.log_copies[agent.name] = copy
-            return copy
-        return None
+        _, copy = self._remove(agent, grace=1)
+        return copy
 
     def stop(self, stopping: list[Agent], grace: float, timeout: float) -> list[str]:
         """Stop ``stopping``: purge jobs where a whole cluster goes, then clients, then servers."""
@@ -370,6 +361,15 @@ class AgentManager:
             )
 
     def stop_one(self, agent: Agent, grace: float) -> list[str]:
+        ports = [agent.http_port, agent.rpc_port, agent.serf_port]
+        problems, copy = self._remove(agent, grace)
+        problems += self.ports_still_taken(ports)
+        kept = f"its log is kept at {self.link(copy)}" if copy else "no copy of its log was kept"
+        logger.info(f"Stopped Nomad agent '{agent.name}'; {kept}.", html=True)
+        return problems
+
+    def _remove(self, agent: Agent, grace: float) -> tuple[list[str], Path | None]:
+        """Clean up after the agent and forget it; returns what was left and the kept copy of its log."""
         record = sweep.AgentRecord.of(agent, self._crun_paths.pop(agent.name, None))
         copy = self.log_copy_path(agent)
         problems = sweep.cleanup(record, grace, keep_log=copy, warn=logger.warn)
@@ -377,12 +377,10 @@ class AgentManager:
         agent.client.close()
         REGISTRY.remove(agent)
         self.save_state()
-        if copy.exists():
-            self.log_copies[agent.name] = copy
-        problems += self.ports_still_taken(record.ports)
-        kept = f"its log is kept at {self.link(copy)}" if copy.exists() else "no copy of its log was kept"
-        logger.info(f"Stopped Nomad agent '{agent.name}'; {kept}.", html=True)
-        return problems
+        if not copy.exists():
+            return problems, None
+        self.log_copies[agent.name] = copy
+        return problems, copy
 
     @staticmethod
     def ports_still_taken(agent_ports: list[int], wait: float = 5.0) -> list[str]:

@@ -324,6 +324,33 @@ def wait_for_allocation_status(
     return watch_allocation(client, job_id, alloc_id, check, deadline, f"allocation status '{status}'")
 
 
+def watch_task(
+    client: NomadClient,
+    job_id: str,
+    alloc_id: str | None,
+    task: str | None,
+    check: Callable[[dict, str, dict | None], Outcome],
+    deadline: Deadline,
+    goal: str,
+) -> Any:
+    """``watch_allocation`` for a condition on one task: ``check(alloc, task name, task state)``."""
+    names: dict[str, str] = {}
+
+    def on_change(alloc: dict) -> Outcome:
+        name = names.setdefault(alloc["ID"], jobs.resolve_task(alloc, task))
+        return check(alloc, name, jobs.task_state(alloc, name))
+
+    return watch_allocation(
+        client,
+        job_id,
+        alloc_id,
+        on_change,
+        deadline,
+        goal,
+        tasks=lambda alloc: [names[alloc["ID"]]] if alloc["ID"] in names else None,
+    )
+
+
 def wait_for_task_state(
     client: NomadClient,
     job_id: str,
@@ -340,11 +367,8 @@ def wait_for_task_state(
     """
     check_choice(state, TASK_STATES, "Task state")
     wanted = state + ("" if failed is None else " (failed)" if failed else " (not failed)")
-    names: dict[str, str] = {}
 
-    def check(alloc: dict) -> Outcome:
-        name = names.setdefault(alloc["ID"], jobs.resolve_task(alloc, task))
-        current = jobs.task_state(alloc, name)
+    def check(alloc: dict, name: str, current: dict | None) -> Outcome:
         if current is None:
             if jobs.is_terminal(alloc):
                 return Impossible(f"the allocation is {alloc['ClientStatus']} and task '{name}' never started")
@@ -359,15 +383,7 @@ def wait_for_task_state(
             return Impossible(f"the allocation is {alloc['ClientStatus']}")
         return Pending(f"task '{name}' {seen}, allocation {alloc.get('ClientStatus')}")
 
-    return watch_allocation(
-        client,
-        job_id,
-        alloc_id,
-        check,
-        deadline,
-        f"task state '{wanted}'",
-        tasks=lambda alloc: [names[alloc["ID"]]] if alloc["ID"] in names else None,
-    )
+    return watch_task(client, job_id, alloc_id, task, check, deadline, f"task state '{wanted}'")
 
 
 def _how_it_ended(state: dict) -> str:
@@ -380,26 +396,15 @@ def wait_for_task_started(
     client: NomadClient, job_id: str, deadline: Deadline, task: str | None = None, alloc_id: str | None = None
 ) -> tuple[dict, str]:
     """Wait until the task has started at least once (so it has logs); returns (allocation, task)."""
-    names: dict[str, str] = {}
 
-    def check(alloc: dict) -> Outcome:
-        name = names.setdefault(alloc["ID"], jobs.resolve_task(alloc, task))
-        current = jobs.task_state(alloc, name)
+    def check(alloc: dict, name: str, current: dict | None) -> Outcome:
         if jobs.has_started(current):
             return Done((alloc, name))
         if (current and current.get("State") == "dead") or jobs.is_terminal(alloc):
             return Impossible(f"task '{name}' ended without ever starting")
         return Pending(f"task '{name}' {current.get('State') if current else 'not received'}")
 
-    return watch_allocation(
-        client,
-        job_id,
-        alloc_id,
-        check,
-        deadline,
-        "a started task",
-        tasks=lambda alloc: [names[alloc["ID"]]] if alloc["ID"] in names else None,
-    )
+    return watch_task(client, job_id, alloc_id, task, check, deadline, "a started task")
 
 
 def wait_for_restarts(
@@ -411,13 +416,11 @@ def wait_for_restarts(
     alloc_id: str | None = None,
 ) -> int:
     """Wait until the task has restarted at least ``count`` times in its allocation; returns the count."""
-    names: dict[str, str] = {}
     # Restarts are counted per allocation, so a replacement allocation would start again from 0.
     alloc_id = alloc_id or wait_for_first_allocation(client, job_id, deadline)
 
-    def check(alloc: dict) -> Outcome:
-        name = names.setdefault(alloc["ID"], jobs.resolve_task(alloc, task))
-        current = jobs.task_state(alloc, name) or {}
+    def check(alloc: dict, name: str, current: dict | None) -> Outcome:
+        current = current or {}
         restarts = int(current.get("Restarts") or 0)
         if restarts >= count:
             return Done(restarts)
@@ -425,12 +428,4 @@ def wait_for_restarts(
             return Impossible(f"task '{name}' is dead after {restarts} restart(s)")
         return Pending(f"task '{name}' {current.get('State', 'not received')} after {restarts} restart(s)")
 
-    return watch_allocation(
-        client,
-        job_id,
-        alloc_id,
-        check,
-        deadline,
-        f"{count} restart(s)",
-        tasks=lambda alloc: [names[alloc["ID"]]] if alloc["ID"] in names else None,
-    )
+    return watch_task(client, job_id, alloc_id, task, check, deadline, f"{count} restart(s)")

@@ -5,6 +5,7 @@ Documentation       Story: agent lifecycle. Real Nomad agents start from a rende
 
 Library             Collections
 Library             OperatingSystem
+Library             Process
 Library             ../../resources/PortBlocker.py
 Resource            ../../resources/common.resource
 
@@ -14,6 +15,16 @@ Test Tags           story:agent-lifecycle    area:agents
 
 
 *** Test Cases ***
+Nomad's Own CLI Sees The Agent The Library Started
+    [Documentation]    Get Nomad Binary names the binary the agents run, for cross-checks with Nomad's CLI.
+    ${agent}=    Start Nomad Server
+    ${nomad}=    Get Nomad Binary
+    ${address}=    Get Nomad Address    ${agent}
+    ${result}=    Run Process    ${nomad}    node    status    -verbose    env:NOMAD_ADDR=${address}    timeout=30s
+    Should Be Equal As Integers    ${result.rc}    0    ${result.stderr}
+    ${id}=    Get Node Id    ${agent}
+    Should Contain    ${result.stdout}    ${id}
+
 Agent Starts With Custom Configuration
     [Documentation]    Settings given to Start Nomad Server reach the running agent.
     ${agent}=    Start Nomad Server    datacenter=dc-e2e    node_class=e2e-class    meta=${{ {'rack': 'r7'} }}

@@ -19,7 +19,7 @@ ${NOEXEC_PLUGINS}       ${TEMPDIR}/e2e-noexec-plugins-${{ os.getpid() }}
 
 
 *** Test Cases ***
-Misspelt Driver Name Fails Fast Naming The Closest Driver
+Misspelt Driver Name Fails Fast Naming The Drivers Nomad Has
     [Documentation]    A driver name no plugin reports fails once the node registered without it, not at the timeout.
     [Template]    Bad Input Should Fail Clearly And Leave Nothing
     20    *driver 'crunjr' is not among its drivers*plugin not referenced in the agent configuration*
