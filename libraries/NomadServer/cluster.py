@@ -10,6 +10,7 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from nomadtest import agents as agentlib
+from nomadtest import sessions
 from nomadtest import ports as portlib
 from nomadtest.library import LIFECYCLE, LibraryComponent
 from nomadtest.listener import current_owner
@@ -85,6 +86,8 @@ class Cluster(LibraryComponent):
         ]
         since = dict.fromkeys(client_names, started)
         manager.wait_ready(server_agents[0], server_agents + client_agents, since, deadline)
+        for agent in server_agents + client_agents:
+            sessions.open_for(agent)
         logger.info(f"Nomad cluster '{cluster}' ({servers} servers, {clients} clients) is ready.")
         return server_names + client_names
 

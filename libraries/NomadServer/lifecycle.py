@@ -11,6 +11,7 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from nomadtest import agents as agentlib
+from nomadtest import sessions
 from nomadtest import ports as portlib
 from nomadtest.client import NomadAPIError
 from nomadtest.library import CRASH, LIFECYCLE, LibraryComponent
@@ -74,7 +75,9 @@ class Lifecycle(LibraryComponent):
 
         The agent belongs to the running test, or to the suite when started in a suite
         setup, and is stopped when its owner ends even if no teardown stops it.
-        Returns the agent name, which other keywords accept as ``agent``.
+        Returns the agent name, which other keywords accept as ``agent``. When the suite imports
+        RequestsLibrary, the agent also gets a session named after it, and ``nomad`` names the
+        session of the agent started last, for raw API calls (``GET On Session    nomad    /v1/jobs``).
 
         Example:
         | ${agent} = | `Start Nomad Server` | | |
@@ -114,6 +117,7 @@ class Lifecycle(LibraryComponent):
                 agentlib.persist_raft_snapshot(agent.client)
             except (requests.RequestException, NomadAPIError) as error:
                 logger.warn(f"No raft snapshot of '{agent.name}': a restart of it may take 15-30 s more. {error}")
+        sessions.open_for(agent)
         logger.info(f"Nomad agent '{agent.name}' is ready after {time.time() - started:.1f} s.")
         return agent.name
 

@@ -24,7 +24,7 @@ import requests
 from robot.api import logger
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
-from . import agentlog, jobs, nodes, processes, sweep
+from . import agentlog, jobs, nodes, processes, sessions, sweep
 from . import agents as agentlib
 from . import ports as portlib
 from .client import NomadAPIError
@@ -342,6 +342,7 @@ class AgentManager:
                 problems += [f"{agent.name}: {problem}" for problem in self.stop_one(agent, grace)]
             except Exception as error:
                 problems.append(f"{agent.name}: cleanup failed: {error}")
+        sessions.point_current_at_latest()
         return problems
 
     def purge(self, server: Agent, members: list[Agent], timeout: float) -> None:

@@ -54,12 +54,14 @@ class Agent:
     cluster: str = ""
     # Unique over runs and pabot workers: names log copies and the crunjar cgroup parent.
     uid: str = ""
+    # The ACL token API calls carry (empty: ACLs are off).
+    token: str = ""
     client: NomadClient = field(init=False)
     # Crashes inflicted by tests, oldest first (see Disruption).
     disruptions: list[Disruption] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
-        self.client = NomadClient(self.address)
+        self.client = NomadClient(self.address, token=self.token or None)
 
     @property
     def address(self) -> str:

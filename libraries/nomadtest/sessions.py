@@ -1,0 +1,39 @@
+"""RequestsLibrary sessions for the agents, so suites can make raw API calls beside the keywords.
+
+Each agent gets a session named after it, and ``nomad`` names the session of the agent keywords
+use by default (the one started last). Only suites that import RequestsLibrary get them.
+"""
+
+from __future__ import annotations
+
+from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
+
+from .registry import REGISTRY, Agent
+
+CURRENT = "nomad"
+# Seconds a raw call may take; blocking queries made through a session should ask for less.
+SESSION_TIMEOUT = 30
+
+
+def _requests_library():
+    try:
+        return BuiltIn().get_library_instance("RequestsLibrary")
+    except (RuntimeError, RobotNotRunningError):
+        return None
+
+
+def open_for(agent: Agent) -> None:
+    """Sessions ``<agent name>`` and ``nomad`` with the agent's base URL and token."""
+    library = _requests_library()
+    if library is None:
+        return
+    headers = {"X-Nomad-Token": agent.token} if agent.token else {}
+    for alias in (agent.name, CURRENT):
+        library.create_session(alias, agent.address, headers=headers, timeout=SESSION_TIMEOUT, max_retries=0)
+
+
+def point_current_at_latest() -> None:
+    """After a stop, ``nomad`` goes on naming the agent keywords use by default, if any is left."""
+    agents = REGISTRY.agents()
+    if agents:
+        open_for(agents[-1])
