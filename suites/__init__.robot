@@ -1,8 +1,7 @@
 *** Settings ***
 Documentation       End-to-end specifications of a Nomad task driver that runs JARs in crun containers.
 ...                 Every test runs real Nomad agents, the driver under test, crun and real JVMs.
-...                 A failed test leaves its agent log, allocations, task events and task logs in log.html.
+...                 A failed test leaves its agent log, allocations, task events and task logs in log.html
+...                 by itself (the libraries' listeners capture them).
 
 Resource            ../resources/common.resource
-
-Test Teardown       Capture Forensics If Test Failed

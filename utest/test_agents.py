@@ -108,7 +108,7 @@ def test_owner_outside_robot():
 def test_listener_fails_a_test_whose_leftovers_could_not_be_cleaned():
     released = []
 
-    def release(owner):
+    def release(owner, keep):
         released.append(owner)
         return ["nomad-1"], ["port 4646 is still in use (pid 1)"]
 
@@ -123,7 +123,7 @@ def test_listener_fails_a_test_whose_leftovers_could_not_be_cleaned():
 
 
 def test_listener_keeps_a_passing_test_passing_when_nothing_was_left():
-    listener = OwnershipListener(lambda owner: ([], []))
+    listener = OwnershipListener(lambda owner, keep: ([], []))
     result = SimpleNamespace(full_name="S.T", status="PASS", message="")
     listener.end_test(None, result)
     assert result.status == "PASS"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import forensics
+from nomadtest import failures
 from nomadtest.library import FORENSICS, LibraryComponent
+from nomadtest.listener import current_owner
 from nomadtest.registry import REGISTRY
-from nomadtest.tracking import SubmittedJob
+from nomadtest.tracking import FORENSICS_CAPTURE, SubmittedJob
 
 
 class JobForensics(LibraryComponent):
@@ -19,18 +19,16 @@ class JobForensics(LibraryComponent):
         """Logs the state of the current test's jobs (or those given) for investigating a failure.
 
         For each job: its status and placement failures, each allocation with its tasks' states
-        and events, and the last ``lines`` lines of each task's stdout and stderr.
+        and events, and the last ``lines`` lines of each task's stdout and stderr. A failed test
+        gets this for its jobs by itself, whatever its teardown does.
 
         Example:
         | [Teardown] | Run Keyword If Test Failed | `Capture Job Forensics` |
         """
+        tracker = self.library.tracker
         if job_ids:
-            targets = [SubmittedJob(job_id, REGISTRY.find(agent)) for job_id in job_ids]
-        else:
-            targets = self.library.tracker.current()
-        if not targets:
-            logger.info("No jobs were submitted in this test.")
-        for target in targets:
-            report = forensics.describe_job(target.agent.client, target.job_id, lines=lines)
-            status = report.splitlines()[0]
-            logger.info(forensics.as_html(f"Forensics: {status}", report), html=True)
+            tracker.log_forensics([SubmittedJob(job_id, REGISTRY.find(agent)) for job_id in job_ids], lines)
+            return
+        owner = current_owner()
+        failures.mark_captured(owner, FORENSICS_CAPTURE)
+        tracker.log_forensics(tracker.owned_by(owner), lines)

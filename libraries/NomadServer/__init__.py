@@ -7,10 +7,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from nomadtest import __version__, runroot
+from nomadtest import __version__, failures, runroot
 from nomadtest.library import NomadLibrary
 from nomadtest.listener import OwnershipListener
-from nomadtest.manager import CRUNJAR, AgentManager, AgentPaths
+from nomadtest.manager import CRUNJAR, FORENSICS_CAPTURE, AgentManager, AgentPaths
+from nomadtest.registry import REGISTRY
 
 from .agent_logs import AgentLogs
 from .cluster import Cluster
@@ -40,6 +41,12 @@ class NomadServer(NomadLibrary):
     processes that died without stopping theirs (pabot kills, double Ctrl-C). An agent
     that fails to start is removed at once; the error names the copy of its log kept
     in ``${OUTPUT DIR}/agents/``.
+
+    = Failed tests =
+
+    When a test fails, the tail of every agent's log (without the framework's own HTTP
+    requests) and a link to its full copy go into log.html by themselves, before anything
+    the test owned is stopped, whatever its teardown does.
 
     = Other libraries =
 
@@ -83,6 +90,7 @@ class NomadServer(NomadLibrary):
         plugin_config: dict[str, Any] | None = None,
         run_root: str | None = None,
         results_dir: str | None = None,
+        keep_on_failure: bool | None = None,
     ) -> None:
         """All arguments are optional and default to environment variables, so that
         users point the library at their own binaries without editing suites:
@@ -93,9 +101,14 @@ class NomadServer(NomadLibrary):
         | driver | NOMAD_DRIVER | ``crunjar`` |
         | run_root | NOMAD_E2E_RUN_ROOT | ``/tmp/nomad-e2e`` |
         | results_dir | | ``${OUTPUT DIR}/agents`` |
+        | keep_on_failure | NOMAD_E2E_KEEP=1 | off |
 
         ``plugin_config`` is the driver plugin's ``config`` block (see the options above);
         keyword-level ``plugin_config`` arguments merge over it.
+
+        ``keep_on_failure`` leaves the agents and jobs of a failed test running, for debugging:
+        a warning in the log says how to reach each (``NOMAD_ADDR``, run dir, log); the next
+        run's first start sweeps them.
 
         Example:
         | Library | NomadServer | driver=raw_exec |
@@ -110,6 +123,9 @@ class NomadServer(NomadLibrary):
         )
         runroot.configure(paths.run_root)
         self.manager = AgentManager(paths, driver or env.get("NOMAD_DRIVER") or CRUNJAR, dict(plugin_config or {}))
+        if keep_on_failure is not None:
+            failures.keep_on_failure(keep_on_failure)
+        failures.register(FORENSICS_CAPTURE, lambda test: self.manager.log_forensics(REGISTRY.agents()))
         self.ROBOT_LIBRARY_LISTENER = OwnershipListener(self.manager.release)
         super().__init__([Lifecycle, Cluster, Inspection, AgentLogs])
 

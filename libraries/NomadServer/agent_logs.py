@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import html
-import shutil
 from datetime import timedelta
 
-from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import agentlog
+from nomadtest import agentlog, failures
 from nomadtest.library import ASSERTION, FORENSICS, QUERY, WAIT, LibraryComponent
+from nomadtest.listener import current_owner
+from nomadtest.manager import FORENSICS_CAPTURE
 from nomadtest.registry import REGISTRY
 from nomadtest.waiting import Deadline, Done
 
@@ -60,32 +59,14 @@ class AgentLogs(LibraryComponent):
     def capture_nomad_forensics(self, agent: str | None = None, lines: int = 50, level: str = "INFO") -> None:
         """Writes the tail of agent logs into the log file and links a full copy kept in the results.
 
-        Without ``agent``, every running agent is captured. The tail leaves out the agent's
-        records of the framework's own HTTP requests. A failed test gets this by itself; call
-        it to capture an agent at another moment.
+        Without ``agent``, every agent is captured. The tail leaves out the agent's records of
+        the framework's own HTTP requests. A failed test gets this by itself, whatever its
+        teardown does; call it to capture an agent at another moment.
 
         Example:
         | `Capture Nomad Forensics` | | |
         | `Capture Nomad Forensics` | client-1 | lines=200 |
         """
-        manager = self.library.manager
-        targets = [REGISTRY.find(agent)] if agent else REGISTRY.agents()
-        for target in targets:
-            copy = manager.log_copy_path(target)
-            try:
-                copy.parent.mkdir(parents=True, exist_ok=True)
-                if target.log_path.exists():
-                    shutil.copyfile(target.log_path, copy)
-                kept = f"full log: {manager.link(copy)}"
-            except OSError as error:
-                kept = f"no copy of the full log ({html.escape(str(error))}): {html.escape(str(target.log_path))}"
-            state = "running" if target.is_running else "not running"
-            text = agentlog.tail(target.log_path, None)
-            tail = html.escape("\n".join(agentlog.quiet_lines(text, lines)))
-            logger.write(
-                f"Nomad agent '{target.name}' ({target.role}, {state}, {target.address}); "
-                f"{kept}<br>Last {lines} lines (HTTP request records left out):"
-                f'<pre style="white-space: pre-wrap">{tail}</pre>',
-                level=level,
-                html=True,
-            )
+        if not agent:
+            failures.mark_captured(current_owner(), FORENSICS_CAPTURE)
+        self.library.manager.log_forensics([REGISTRY.find(agent)] if agent else REGISTRY.agents(), lines, level)

@@ -10,8 +10,8 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from nomadtest import agents as agentlib
-from nomadtest import sessions
 from nomadtest import ports as portlib
+from nomadtest import sessions
 from nomadtest.library import LIFECYCLE, LibraryComponent
 from nomadtest.listener import current_owner
 from nomadtest.registry import Agent

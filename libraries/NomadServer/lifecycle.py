@@ -11,11 +11,11 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from nomadtest import agents as agentlib
-from nomadtest import sessions
+from nomadtest import failures, sessions
 from nomadtest import ports as portlib
 from nomadtest.client import NomadAPIError
 from nomadtest.library import CRASH, LIFECYCLE, LibraryComponent
-from nomadtest.listener import current_owner
+from nomadtest.listener import current_owner, failing_test
 from nomadtest.manager import AgentManager
 from nomadtest.registry import REGISTRY, Agent
 from nomadtest.waiting import Deadline
@@ -173,6 +173,10 @@ class Lifecycle(LibraryComponent):
         self._stop(REGISTRY.agents(), grace, timeout)
 
     def _stop(self, agents: list[Agent], grace: timedelta, timeout: timedelta) -> None:
+        failed = failing_test()
+        if failed:
+            # A failed test's teardown is about to remove the evidence: take it now.
+            failures.capture_failed_test(failed)
         problems = self.manager.stop(agents, Deadline(grace).seconds, Deadline(timeout).seconds)
         if problems:
             raise AssertionError("Stopping left things behind:\n" + "\n".join(problems))

@@ -304,7 +304,7 @@ class ArtifactServers:
         running = ", ".join(s.name for s in self._servers) or "none"
         raise RuntimeError(f"No artifact server named '{name}' (running: {running}); start one first.")
 
-    def release(self, owner: str | None) -> tuple[list[str], list[str]]:
+    def release(self, owner: str | None, keep: bool = False) -> tuple[list[str], list[str]]:
         """Stop what ``owner`` (None: anybody) started. Leaving a server to this is normal use: nothing is reported."""
         for served in [s for s in self._servers if owner is None or owned_by(owner, s.owner)]:
             self.stop(served.name)

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from robot.api import logger
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
+from . import failures
+
 OUTSIDE_ROBOT = "(outside Robot Framework)"
 
 
@@ -31,6 +33,17 @@ def current_owner() -> str:
     return f"{suite}.{test}" if test else str(suite)
 
 
+def failing_test() -> str | None:
+    """The full name of the running test when it has failed already (we are in its teardown)."""
+    try:
+        builtin = BuiltIn()
+        if builtin.get_variable_value("${TEST NAME}") and builtin.get_variable_value("${TEST STATUS}") == "FAIL":
+            return current_owner()
+    except RobotNotRunningError:
+        pass
+    return None
+
+
 def owned_by(owner: str, candidate: str) -> bool:
     """True when ``candidate`` is ``owner`` or a test or suite inside it."""
     return candidate == owner or candidate.startswith(f"{owner}.")
@@ -39,21 +52,25 @@ def owned_by(owner: str, candidate: str) -> bool:
 class OwnershipListener:
     """Stops what an ending test or suite still owns.
 
-    ``release(owner)`` stops the agents of ``owner`` and its descendants and
-    returns (names stopped, problems met). Problems fail the test: a leaked
-    process or mount would otherwise break a later test in a confusing way.
+    ``release(owner, keep)`` stops the agents of ``owner`` and its descendants (with ``keep``, a
+    failed test's under ``NOMAD_E2E_KEEP=1``, leaves them running for debugging) and returns
+    (names stopped, problems met). Problems fail the test: a leaked process or mount would
+    otherwise break a later test in a confusing way.
     """
 
     ROBOT_LISTENER_API_VERSION = 3
 
     def __init__(
-        self, release: Callable[[str | None], tuple[list[str], list[str]]], what: str = "Nomad agent(s)"
+        self, release: Callable[[str | None, bool], tuple[list[str], list[str]]], what: str = "Nomad agent(s)"
     ) -> None:
         self._release = release
         self._what = what
 
     def end_test(self, data, result) -> None:
-        stopped, problems = self._release(result.full_name)
+        failed = result.status == "FAIL"
+        if failed:
+            failures.capture_failed_test(result.full_name)
+        stopped, problems = self._release(result.full_name, failed and failures.keeping())
         if stopped:
             logger.warn(
                 f"Test '{result.full_name}' left {self._what} running: {', '.join(stopped)}. "
@@ -65,9 +82,9 @@ class OwnershipListener:
             result.message = f"{result.message}\n\n{detail}" if result.message else detail
 
     def end_suite(self, data, result) -> None:
-        _, problems = self._release(result.full_name)
+        _, problems = self._release(result.full_name, False)
         for problem in problems:
             logger.error(f"Cleanup after suite '{result.full_name}': {problem}")
 
     def close(self) -> None:
-        self._release(None)
+        self._release(None, False)

@@ -24,7 +24,7 @@ import requests
 from robot.api import logger
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
-from . import agentlog, jobs, nodes, processes, sessions, sweep
+from . import agentlog, failures, jobs, nodes, processes, sessions, sweep
 from . import agents as agentlib
 from . import ports as portlib
 from .client import NomadAPIError
@@ -33,6 +33,8 @@ from .registry import REGISTRY, Agent
 from .waiting import Deadline, Done, Pending, poll
 
 CRUNJAR = "crunjar"
+# What a failed test gets from this module in log.html (see nomadtest.failures).
+FORENSICS_CAPTURE = "agent logs"
 # How long `nomad version` may take to prove a binary is Nomad.
 VERSION_TIMEOUT = 10
 
@@ -399,10 +401,26 @@ class AgentManager:
                 holders[connection.laddr.port] = connection.pid
         return [f"port {port} is still in use (pid {holders.get(port, 'unknown')})" for port in busy]
 
-    def release(self, owner: str | None) -> tuple[list[str], list[str]]:
-        """Stop what ``owner`` (None: anybody) still has; for the listener."""
-        left = [agent for agent in REGISTRY.agents() if owner is None or owned_by(owner, agent.owner)]
+    def release(self, owner: str | None, keep: bool = False) -> tuple[list[str], list[str]]:
+        """Stop what ``owner`` (None: anybody but what was kept) still has; for the listener.
+
+        With ``keep`` (a failed test, under ``NOMAD_E2E_KEEP=1``) the agents stay up and say how to
+        reach them; the next run's sweep removes them.
+        """
+        if owner is None:
+            left = [agent for agent in REGISTRY.agents() if agent.owner != failures.KEPT]
+        else:
+            left = [agent for agent in REGISTRY.agents() if owned_by(owner, agent.owner)]
         if not left:
+            return [], []
+        if keep:
+            for agent in left:
+                agent.owner = failures.KEPT
+                logger.warn(
+                    f"Kept Nomad agent '{agent.name}' of failed test '{owner}' running for debugging: "
+                    f"NOMAD_ADDR={agent.address} nomad status; run dir {agent.run_dir}, log {agent.log_path}, "
+                    f"pid {agent.pid}. The next run sweeps it."
+                )
             return [], []
         return [agent.name for agent in left], self.stop(left, grace=10, timeout=30)
 
@@ -415,6 +433,28 @@ class AgentManager:
                 f"Cannot write the state file {self.state.path} ({_free_space(self.run_root)}): {error.strerror}. "
                 "Without it a crashed run could not be cleaned up by the next one."
             ) from None
+
+    def log_forensics(self, targets: list[Agent], lines: int = 50, level: str = "INFO") -> None:
+        """The tail of each agent's log in log.html, with a link to a full copy kept in the results."""
+        for target in targets:
+            copy = self.log_copy_path(target)
+            try:
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                if target.log_path.exists():
+                    shutil.copyfile(target.log_path, copy)
+                kept = f"full log: {self.link(copy)}"
+            except OSError as error:
+                kept = f"no copy of the full log ({html.escape(str(error))}): {html.escape(str(target.log_path))}"
+            state = "running" if target.is_running else "not running"
+            text = agentlog.tail(target.log_path, None)
+            tail = html.escape("\n".join(agentlog.quiet_lines(text, lines)))
+            logger.write(
+                f"Nomad agent '{target.name}' ({target.role}, {state}, {target.address}); "
+                f"{kept}<br>Last {lines} lines (HTTP request records left out):"
+                f'<pre style="white-space: pre-wrap">{tail}</pre>',
+                level=level,
+                html=True,
+            )
 
 
 def _robot_variable(name: str) -> Any:

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import requests
+from robot.api import logger
 
-from . import jobs
+from . import failures, forensics, jobs
 from .client import NomadAPIError
 from .listener import OwnershipListener, current_owner, owned_by
 from .registry import REGISTRY, Agent
@@ -15,6 +16,8 @@ from .waiting import Deadline
 
 # How long a test's or suite's leftover jobs get to stop when it ends.
 CLEANUP_TIMEOUT = timedelta(seconds=30)
+# What a failed test gets from this module in log.html (see nomadtest.failures).
+FORENSICS_CAPTURE = "jobs"
 
 
 @dataclass(frozen=True)
@@ -31,23 +34,32 @@ class JobTracker:
         self.stop_jobs = stop_jobs
         self._jobs: list[SubmittedJob] = []
         self.listener = OwnershipListener(self.release, "job(s)")
+        failures.register(FORENSICS_CAPTURE, lambda test: self.log_forensics(self.owned_by(test)))
 
     def add(self, job_id: str, agent: Agent) -> None:
         self._jobs.append(SubmittedJob(job_id, agent, current_owner()))
 
-    def current(self) -> list[SubmittedJob]:
-        owner = current_owner()
+    def owned_by(self, owner: str) -> list[SubmittedJob]:
         return [job for job in self._jobs if job.owner == owner]
 
-    def release(self, owner: str | None) -> tuple[list[str], list[str]]:
+    def log_forensics(self, submitted: list[SubmittedJob], lines: int = 50) -> None:
+        """Each job's status, allocations, task events and the end of its task logs, in log.html."""
+        if not submitted:
+            logger.info("No jobs were submitted in this test.")
+        for job in submitted:
+            report = forensics.describe_job(job.agent.client, job.job_id, lines=lines)
+            logger.info(forensics.as_html(f"Forensics: {report.splitlines()[0]}", report), html=True)
+
+    def release(self, owner: str | None, keep: bool = False) -> tuple[list[str], list[str]]:
         """Stop and purge what ``owner`` (None: anybody) submitted; returns ([], problems).
 
         Leaving jobs to this cleanup is normal use, so nothing is reported as left running;
-        a job that does not stop is a problem that fails the owner.
+        a job that does not stop is a problem that fails the owner. With ``keep`` (a failed
+        test kept for debugging) the jobs are left as they are.
         """
         ended = [job for job in self._jobs if owner is None or owned_by(owner, job.owner)]
         self._jobs = [job for job in self._jobs if job not in ended]
-        if not self.stop_jobs:
+        if not self.stop_jobs or keep:
             return [], []
         problems = []
         for job in ended:

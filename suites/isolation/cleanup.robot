@@ -34,6 +34,18 @@ Failing Test Leaves No Agent, Container Or Directory Behind
     Should Contain    ${output}    Failing on purpose with the agent and its job still running
     Run Root Should Be Clean    ${run_root}
 
+Failed Test Gets Its Forensics Without Asking For Them
+    [Documentation]    A failed test whose own teardown captures nothing still has the agent log and its
+    ...    jobs' allocations, events and task logs in log.html, taken before its agent was stopped.
+    VAR    ${output_xml}=    ${OUTPUT DIR}/fixtures/failing-test-forensics.xml
+    ${_}    ${run_root}=    Run Fixture Suite    ${CURDIR}/../_fixtures/failing_test_with_running_job.robot
+    ...    --output    ${output_xml}    expected_rc=1
+    ${xml}=    Get File    ${output_xml}
+    Should Contain    ${xml}    Forensics: Job
+    Should Contain    ${xml}    heartbeat 1
+    Should Contain    ${xml}    HTTP request records left out
+    Run Root Should Be Clean    ${run_root}
+
 Leftovers Of A Killed Robot Run Are Swept By The Next Run
     [Documentation]    SIGKILL skips every teardown; the next start sweeps the dead run's agents.
     Remove File    ${TEMPDIR}/killed-while-running.ready
@@ -55,4 +67,3 @@ Stop Killed Run
     Log    ${output}
     Remove File    ${run_root}.out
     Sweep Dead Runs    run_root=${run_root}
-    Capture Forensics If Test Failed

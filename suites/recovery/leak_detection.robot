@@ -5,8 +5,6 @@ Documentation       Story: leak detection. The teardown every recovery suite end
 Library             OperatingSystem
 Resource            ../../resources/recovery.resource
 
-Test Teardown       Capture Forensics If Test Failed
-
 Test Tags           story:recovery    area:recovery
 
 

@@ -6,5 +6,3 @@ Documentation       Acceptance scenarios: what a user of a JAR-in-crun Nomad tas
 ...                 Every suite ends with a leak check of what its tasks held on the host.
 
 Resource            ../../resources/scenarios.resource
-
-Test Teardown       Capture Forensics If Test Failed
