@@ -129,10 +129,13 @@ lint: venv ## robocop, ruff, gofmt and go vet
 	cd driver && $(GO) vet ./...
 
 .PHONY: docs
-docs: venv ## libdoc HTML of each keyword library into results/docs/
+docs: venv ## libdoc HTML of each keyword library and resource file into results/docs/
 	@mkdir -p $(RESULTS)/docs
 	for lib in $(LIBRARIES); do \
 		$(VENV)/bin/libdoc $$lib $(RESULTS)/docs/$$lib.html || exit 1; \
+	done
+	for resource in resources/*.resource; do \
+		$(VENV)/bin/libdoc $$resource $(RESULTS)/docs/$$(basename $$resource .resource).html || exit 1; \
 	done
 
 .PHONY: clean

@@ -29,24 +29,27 @@ class RunRoots(LibraryComponent):
         expected_rc: int = 0,
         run_root: str | None = None,
         timeout: timedelta = timedelta(minutes=5),
+        environment: dict[str, str] | None = None,
     ) -> tuple[str, str]:
         """Runs ``suite`` in a robot process and run root of its own; returns its console output and that run root.
 
         ``options`` are more robot options, such as ``--variable NAME:value``. The run keeps its
         agent logs beside this run's results (``${OUTPUT DIR}/fixtures``) and writes no reports.
         Fails unless it exits with ``expected_rc`` (robot's count of failed tests), quoting its
-        output. ``run_root`` defaults to a fresh directory in the temp dir.
+        output. ``run_root`` defaults to a fresh directory in the temp dir; ``environment`` adds
+        environment variables to the run's.
 
         Example:
         | ${output} | ${run_root} = | `Run Fixture Suite` | ${CURDIR}/_fixtures/failing.robot | expected_rc=1 |
         | `Run Root Should Be Clean` | ${run_root} | | | |
         """
         arguments, run_root = self._fixture_run(suite, options, run_root)
+        variables = {**(environment or {}), runroot.ENVIRONMENT_VARIABLE: run_root}
         result = ProcessLibrary().run_process(
             *arguments,
             stderr="STDOUT",
             timeout=timedelta(seconds=Deadline(timeout).seconds),
-            **{f"env:{runroot.ENVIRONMENT_VARIABLE}": run_root},
+            **{f"env:{name}": value for name, value in variables.items()},
         )
         logger.info(result.stdout)
         if result.rc != expected_rc:
