@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nomadtest import __version__, jobs, templating
+from nomadtest.delivery import JarDelivery
 from nomadtest.library import NomadLibrary
 from nomadtest.tracking import JobTracker
 
@@ -77,5 +78,12 @@ class NomadJob(NomadLibrary):
     def __init__(self, stop_jobs: bool = True) -> None:
         """``stop_jobs``: stop and purge each test's and suite's jobs when it ends."""
         self.tracker = JobTracker(stop_jobs)
-        self.ROBOT_LIBRARY_LISTENER = self.tracker.listener
+        self.delivery = JarDelivery()
+        self.ROBOT_LIBRARY_LISTENER = [self.tracker.listener, self]
         super().__init__([Submission, JobState, TaskEvents, Waiting, JobForensics])
+
+    ROBOT_LISTENER_API_VERSION = 3
+
+    def close(self) -> None:
+        """At the end of the run: stop serving JARs."""
+        self.delivery.close()

@@ -7,7 +7,7 @@ from datetime import timedelta
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import forensics, jobs
+from nomadtest import forensics, jobs, profiles
 from nomadtest.library import LIFECYCLE, LibraryComponent
 from nomadtest.registry import REGISTRY
 from nomadtest.waiting import Deadline
@@ -41,6 +41,10 @@ class Submission(LibraryComponent):
         for example to update a job submitted earlier. Ids with whitespace or control
         characters are refused, as Nomad refuses them.
 
+        A template that reads ``driver`` gets the driver under test unless ``driver`` is given.
+        When the driver's profile delivers JARs as artifacts, a ``jar_path`` naming a file on
+        this host is served over HTTP and becomes an artifact downloaded to ``local/``.
+
         A variable the template never reads fails, naming the closest one it does (``memroy``:
         did you mean ``memory``?). The rendered HCL is logged. Fails with Nomad's own message
         (and the offending lines) when the HCL does not parse, and with Nomad's reason when it
@@ -54,7 +58,10 @@ class Submission(LibraryComponent):
         """
         target = REGISTRY.find(agent)
         client = target.client
-        rendered = jobs.render_job(template_or_file, variables, hcl_text=hcl, unique=unique)
+        if profiles.active().jar_delivery == "artifact":
+            variables = self.library.delivery.deliver(variables)
+        defaults = {"driver": target.driver}
+        rendered = jobs.render_job(template_or_file, variables, hcl_text=hcl, unique=unique, defaults=defaults)
         logger.info(forensics.as_html(f"Job {rendered.job_id} from {rendered.source}", rendered.hcl), html=True)
         job = jobs.parse_job(client, rendered)
         job_id = jobs.check_job_id(job.get("ID", rendered.job_id))

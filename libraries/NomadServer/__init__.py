@@ -7,13 +7,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from nomadtest import __version__, failures, runroot
+from nomadtest import __version__, failures, profiles, runroot
 from nomadtest.library import NomadLibrary
 from nomadtest.listener import OwnershipListener
 from nomadtest.manager import CRUNJAR, FORENSICS_CAPTURE, AgentManager, AgentPaths
 from nomadtest.registry import REGISTRY
 
 from .agent_logs import AgentLogs
+from .capabilities import Capabilities
 from .cluster import Cluster
 from .inspection import Inspection
 from .lifecycle import Lifecycle
@@ -54,6 +55,18 @@ class NomadServer(NomadLibrary):
     they use the most recently started agent. NomadJob, LogVerifier and Recovery reach
     the same agents without calling these keywords.
 
+    = Driver profiles =
+
+    The driver under test is one setting, ``driver`` (``NOMAD_DRIVER``): every agent loads it and
+    every job template that names a driver gets it. Its profile, ``resources/drivers/<driver>.toml``,
+    says how JARs reach its tasks (``jar_delivery``: ``host_path``, or ``artifact`` for drivers
+    that see only the task dir; NomadJob then serves each ``jar_path`` over HTTP), its plugin
+    config, and the capabilities it claims (``isolation``, ``cgroup-limits``, ``oom-reporting``,
+    ``recovery``, ``exec``, ``signals``, ``java-version``...). A test tagged
+    ``needs:<capability>`` is skipped with the reason when the driver does not claim it (the
+    suites' test setup calls `Skip If Driver Lacks A Needed Capability`). A driver without a
+    profile claims nothing and gets its JARs as artifacts.
+
     = The crunjar plugin's options =
 
     ``plugin_config`` (at import or per `Start Nomad Server`) is the ``config`` block of the
@@ -91,6 +104,7 @@ class NomadServer(NomadLibrary):
         run_root: str | None = None,
         results_dir: str | None = None,
         keep_on_failure: bool | None = None,
+        driver_profile: str | None = None,
     ) -> None:
         """All arguments are optional and default to environment variables, so that
         users point the library at their own binaries without editing suites:
@@ -102,9 +116,13 @@ class NomadServer(NomadLibrary):
         | run_root | NOMAD_E2E_RUN_ROOT | ``/tmp/nomad-e2e`` |
         | results_dir | | ``${OUTPUT DIR}/agents`` |
         | keep_on_failure | NOMAD_E2E_KEEP=1 | off |
+        | driver_profile | NOMAD_DRIVER_PROFILE | ``resources/drivers/<driver>.toml`` |
 
         ``plugin_config`` is the driver plugin's ``config`` block (see the options above);
         keyword-level ``plugin_config`` arguments merge over it.
+
+        ``driver_profile`` says what the driver claims (see `Driver profiles`) and adds its
+        ``plugin_config`` under the one given here.
 
         ``keep_on_failure`` leaves the agents and jobs of a failed test running, for debugging:
         a warning in the log says how to reach each (``NOMAD_ADDR``, run dir, log); the next
@@ -122,12 +140,15 @@ class NomadServer(NomadLibrary):
             results_dir=Path(results_dir) if results_dir else None,
         )
         runroot.configure(paths.run_root)
-        self.manager = AgentManager(paths, driver or env.get("NOMAD_DRIVER") or CRUNJAR, dict(plugin_config or {}))
+        driver = driver or env.get("NOMAD_DRIVER") or CRUNJAR
+        profile = profiles.load(driver, driver_profile)
+        profiles.use(profile)
+        self.manager = AgentManager(paths, driver, {**profile.plugin_config, **(plugin_config or {})})
         if keep_on_failure is not None:
             failures.keep_on_failure(keep_on_failure)
         failures.register(FORENSICS_CAPTURE, lambda test: self.manager.log_forensics(REGISTRY.agents()))
         self.ROBOT_LIBRARY_LISTENER = OwnershipListener(self.manager.release)
-        super().__init__([Lifecycle, Cluster, Inspection, AgentLogs])
+        super().__init__([Lifecycle, Cluster, Inspection, AgentLogs, Capabilities])
 
 
 def _default_nomad_bin() -> Path:

@@ -50,7 +50,7 @@ class Cluster(LibraryComponent):
         """
         deadline = Deadline(timeout)
         manager = self.library.manager
-        manager.sweep_once()
+        manager.prepare()
         prefix = f"{name}-" if name else ""
         cluster = name or manager.new_name("cluster")
         server_names = [f"{prefix}server-{number}" for number in range(1, servers + 1)]

@@ -90,7 +90,7 @@ class Lifecycle(LibraryComponent):
             raise ValueError("An agent must run a server, a client or both.")
         deadline = Deadline(timeout)
         manager = self.manager
-        manager.sweep_once()
+        manager.prepare()
         name = name or manager.new_name("nomad")
         manager.check_free_name(name)
         joined = [REGISTRY.find(entry) for entry in servers or [] if ":" not in entry]

@@ -105,11 +105,13 @@ def render_job(
     hcl_text: str | None = None,
     unique: bool = True,
     templates_dir: Path = JOB_TEMPLATES_DIR,
+    defaults: Mapping[str, Any] | None = None,
 ) -> RenderedJob:
     """Render a job template, a template file or template text with a fresh ``job_id``.
 
     ``job_id`` in ``variables`` is the prefix of the unique id (or the id itself when ``unique`` is
-    false); without it the prefix is the template's name.
+    false); without it the prefix is the template's name. ``defaults`` (such as the driver under
+    test) fill in the variables the template reads and the caller did not give.
     """
     if (template_or_file is None) == (hcl_text is None):
         raise JobError("Give either a template name or file, or the job's HCL text with hcl=..., not both.")
@@ -128,6 +130,7 @@ def render_job(
     except jinja2.TemplateSyntaxError as error:
         raise JobError(f"Job template {_name(template_or_file)} line {error.lineno}: {error.message}") from None
     _check_known(template_or_file, variables, known)
+    variables = {**{name: value for name, value in (defaults or {}).items() if name in known}, **variables}
     requested = str(variables.pop("job_id", prefix))
     job_id = unique_job_id(requested) if unique else check_job_id(requested)
     try:

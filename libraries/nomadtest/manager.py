@@ -6,6 +6,7 @@ else is plain Python, tested without a Robot run.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import secrets
@@ -24,7 +25,7 @@ import requests
 from robot.api import logger
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
-from . import agentlog, failures, jobs, nodes, processes, sessions, sweep
+from . import agentlog, failures, jobs, nodes, processes, profiles, sessions, sweep
 from . import agents as agentlib
 from . import ports as portlib
 from .client import NomadAPIError
@@ -66,7 +67,7 @@ class AgentManager:
         self.plugin_config = plugin_config
         self._results_dir = paths.results_dir
         self.state = sweep.StateFile(paths.run_root)
-        self._swept = False
+        self._prepared = False
         self._nomad_version: str | None = None
         # Ports handed out recently stay excluded, so a just-stopped agent's ports are not reused at once.
         self._recent_ports: deque[int] = deque(maxlen=300)
@@ -145,12 +146,21 @@ class AgentManager:
         picked = self.pick_ports()
         return portlib.AgentPorts(**{**vars(picked), **wanted})
 
-    def sweep_once(self) -> None:
-        if self._swept:
+    def prepare(self) -> None:
+        """Before the first start: sweep what dead runs left, and say at the top of log.html what is tested."""
+        if self._prepared:
             return
-        self._swept = True
+        self._prepared = True
         for line in sweep.sweep(self.run_root):
             logger.info(f"Swept leftovers of an earlier run: {line}")
+        profile = profiles.active()
+        claims = ", ".join(sorted(profile.capabilities)) or "none"
+        with contextlib.suppress(RobotNotRunningError):
+            BuiltIn().set_suite_metadata(
+                "Driver under test",
+                f"{profile.name}: JARs by {profile.jar_delivery}, capabilities {claims} ({profile.source})",
+                top=True,
+            )
 
     def check_nomad_binary(self) -> str:
         """The version line of the Nomad binary; fails unless it is an executable Nomad."""

@@ -1,0 +1,55 @@
+"""Keywords about the driver under test: its profile and the capabilities it claims."""
+
+from __future__ import annotations
+
+from robot.api.deco import keyword
+from robot.libraries.BuiltIn import BuiltIn
+
+from nomadtest import profiles
+from nomadtest.library import QUERY, LibraryComponent
+
+
+class Capabilities(LibraryComponent):
+    """Read the driver profile and skip what the driver does not claim to do."""
+
+    @keyword(tags=[QUERY])
+    def get_driver_profile(self) -> dict:
+        """Returns the profile of the driver under test: ``name``, ``source``, ``jar_delivery``,
+        ``capabilities`` (a sorted list) and ``plugin_config``.
+
+        Example:
+        | ${profile} = | `Get Driver Profile` |
+        | Log | ${profile}[capabilities] |
+        """
+        profile = profiles.active()
+        return {
+            "name": profile.name,
+            "source": profile.source,
+            "jar_delivery": profile.jar_delivery,
+            "capabilities": sorted(profile.capabilities),
+            "plugin_config": dict(profile.plugin_config),
+        }
+
+    @keyword
+    def skip_if_driver_lacks_a_needed_capability(self, *capabilities: str) -> None:
+        """Skips when the driver under test does not claim one of ``capabilities``, or, without
+        them, one the running test's ``needs:<capability>`` tags name; says which and where the
+        profile is.
+
+        Meant for ``Test Setup`` (the project's ``suites/__init__.robot`` has it), or with
+        capabilities for a ``Suite Setup`` whose own steps need them: skipping there skips the
+        whole suite.
+
+        Example:
+        | *** Settings *** | | |
+        | Test Setup | `Skip If Driver Lacks A Needed Capability` | |
+        | Suite Setup | `Skip If Driver Lacks A Needed Capability` | isolation |
+        """
+        builtin = BuiltIn()
+        profile = profiles.active()
+        tags = [f"{profiles.NEEDS_TAG_PREFIX}{name}" for name in capabilities] or list(
+            builtin.get_variable_value("@{TEST TAGS}") or []
+        )
+        lacking = profile.lacks(tags)
+        if lacking:
+            builtin.skip(f"Driver '{profile.name}' does not claim {', '.join(lacking)} (profile: {profile.source}).")
