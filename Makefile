@@ -105,6 +105,16 @@ test-e2e-parallel: setup ## The same suites with pabot --processes $(PABOT_PROCE
 	$(LEFTOVERS) || status=1; \
 	exit $$status
 
+.PHONY: test-conformance
+DRIVER ?= crunjar
+CONFORMANCE_SUITES := --suite Suites.Jobs --suite Suites.Output --suite Suites.Scenarios --suite Suites.Api
+test-conformance: setup ## The driver-agnostic suites against DRIVER=<name> (its profile in resources/drivers/), with a capability matrix
+	@status=0; \
+	NOMAD_DRIVER=$(DRIVER) $(VENV)/bin/robot $(ROBOT_COMMON) --outputdir $(RESULTS)/conformance-$(DRIVER) \
+		--metadata "Conformance of:$(DRIVER)" $(CONFORMANCE_SUITES) $(ROBOT_OPTS) suites/ || status=1; \
+	python3 scripts/capability-matrix.py --driver $(DRIVER) $(RESULTS)/conformance-$(DRIVER)/output.xml || status=1; \
+	exit $$status
+
 .PHONY: test-install
 test-install: setup ## pip install . into a fresh venv, then a suite outside the checkout runs a JAR
 	bash scripts/check-install.sh

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from nomadtest import waits
+from nomadtest import runroot, waits
 from nomadtest.client import Blocking, NomadAPIError
 from nomadtest.waiting import Deadline
 
@@ -174,6 +174,14 @@ def test_unplaceable_job_fails_with_nomads_reason():
         "group 'app': Constraint \"missing drivers\" filtered 1 node"
     )
     assert "Placement failures:" in message and "No allocations." in message
+
+
+def test_a_full_disk_names_the_run_root_and_its_free_space(tmp_path, monkeypatch):
+    monkeypatch.setattr(runroot, "_configured", tmp_path)
+    no_disk = {"app": {"NodesEvaluated": 1, "NodesExhausted": 1, "DimensionExhausted": {"disk": 1}}}
+    blocked = ({"ID": "e2", "CreateIndex": 12, "Status": "blocked", "FailedTGAllocs": no_disk},)
+    with pytest.raises(waits.WaitError, match=rf"in the run root {tmp_path} \(\d+ MiB free in {tmp_path}\)"):
+        waits.wait_for_job_status(Timeline(snapshot("pending", evaluations=blocked)), JOB, "running", Deadline(30))
 
 
 def test_blocked_evaluation_is_not_fatal_while_an_allocation_is_alive():

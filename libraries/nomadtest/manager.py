@@ -25,7 +25,7 @@ import requests
 from robot.api import logger
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
-from . import agentlog, failures, jobs, nodes, processes, profiles, sessions, sweep
+from . import agentlog, failures, jobs, nodes, processes, profiles, runroot, sessions, sweep
 from . import agents as agentlib
 from . import ports as portlib
 from .client import NomadAPIError
@@ -254,7 +254,7 @@ class AgentManager:
             self.discard(agent)
             raise AgentStartError(
                 f"Cannot create the run dir of Nomad agent '{agent.name}' in {self.run_root} "
-                f"({_free_space(self.run_root)}): {error.strerror or error} ({error.filename or run_dir})."
+                f"({runroot.free_space(self.run_root)}): {error.strerror or error} ({error.filename or run_dir})."
             ) from None
         logger.debug(f"Configuration of Nomad agent '{agent.name}' ({config_path}):\n{text}")
         self.start_process(agent)
@@ -440,8 +440,8 @@ class AgentManager:
             self.state.write(records)
         except OSError as error:
             raise AgentStartError(
-                f"Cannot write the state file {self.state.path} ({_free_space(self.run_root)}): {error.strerror}. "
-                "Without it a crashed run could not be cleaned up by the next one."
+                f"Cannot write the state file {self.state.path} ({runroot.free_space(self.run_root)}): "
+                f"{error.strerror}. Without it a crashed run could not be cleaned up by the next one."
             ) from None
 
     def log_forensics(self, targets: list[Agent], lines: int = 50, level: str = "INFO") -> None:
@@ -472,10 +472,3 @@ def _robot_variable(name: str) -> Any:
         return BuiltIn().get_variable_value(name)
     except RobotNotRunningError:
         return None
-
-
-def _free_space(path: Path) -> str:
-    for candidate in (path, *path.parents):
-        if candidate.exists():
-            return f"{shutil.disk_usage(candidate).free // 2**20} MiB free in {candidate}"
-    return "its file system is unknown"

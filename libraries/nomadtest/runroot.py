@@ -9,6 +9,7 @@ whole run's).
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import psutil
@@ -35,6 +36,14 @@ def configure(root: Path) -> None:
 def run_root(explicit: str | Path | None = None) -> Path:
     """The run root given, else the one configured, else ``$NOMAD_E2E_RUN_ROOT``, else ``/tmp/nomad-e2e``."""
     return Path(explicit or _configured or os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_RUN_ROOT)
+
+
+def free_space(path: Path) -> str:
+    """``N MiB free in <mount>``, for messages about a full or small file system."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return f"{shutil.disk_usage(candidate).free // 2**20} MiB free in {candidate}"
+    return "its file system is unknown"
 
 
 def leftovers(root: Path, host_wide: bool = False) -> list[str]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from . import jobs
+from . import jobs, runroot
 from .client import NomadAPIError, NomadClient, api_path
 from .forensics import describe_allocation, describe_job
 from .waiting import MAX_BLOCK_SECONDS, Deadline, Done, Impossible, Outcome, Pending
@@ -123,10 +123,21 @@ def _unplaceable_or_stopped(
 ) -> Impossible | None:
     reasons = unplaceable(client, job["ID"], allocations)
     if reasons:
-        return Impossible("Nomad cannot place it: " + "; ".join(reasons))
+        return Impossible("Nomad cannot place it: " + "; ".join(reasons) + _disk_hint(reasons))
     if job.get("Stop") and not stopping_ok:
         return Impossible("it was stopped")
     return None
+
+
+def _disk_hint(reasons: list[str]) -> str:
+    """Clients fingerprint their disk from the file system of their data dir, inside the run root."""
+    if not any('Dimension "disk" exhausted' in reason for reason in reasons):
+        return ""
+    root = runroot.run_root()
+    return (
+        f". The clients' data dirs are in the run root {root} ({runroot.free_space(root)}): free space there, "
+        "point NOMAD_E2E_RUN_ROOT at a larger file system, or ask for less ephemeral_disk"
+    )
 
 
 def wait_for_job_status(client: NomadClient, job_id: str, status: str, deadline: Deadline) -> dict:
