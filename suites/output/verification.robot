@@ -61,7 +61,8 @@ Waiting For A Log Line Follows The Stream
 Waiting For A Log Line That Never Comes Fails With The Last Lines Seen
     [Documentation]    A log wait that times out quotes what the task did print.
     ${job}=    Submit Job    java-service    jar_path=${JARS}/long-runner.jar    args=${{ ["100"] }}
-    ${message}=    Run Keyword And Expect Error    *
+    Wait Until Task Log Contains    ${job}    heartbeat 1
+    ${message}=    Run Keyword And Expect Error    *did not contain 'never printed' within 3 seconds*
     ...    Wait Until Task Log Contains    ${job}    never printed    timeout=3s
     Should Contain    ${message}    heartbeat
     Stop Job    ${job}

@@ -27,7 +27,7 @@ A Failing JAR Is Reported With Its Own Exit Code
     And The Task Exits With    3
 
 A Stopped Service Gets Its Shutdown Hook
-    [Documentation]    Stopping a service job sends SIGTERM: the JVM runs its shutdown hook and exits 143.
+    [Documentation]    A service whose job asks for SIGTERM to stop it runs its shutdown hook and exits 143.
     Given A Service Is Running    graceful.jar
     When The Job Is Stopped
     Then The Task Prints    GRACEFUL-SHUTDOWN-COMPLETE
@@ -46,9 +46,9 @@ A Batch Job Runs
     VAR    ${JOB}=    ${job}    scope=TEST    # robocop: off=VAR06
 
 A Service Is Running
-    [Documentation]    Submits a service job running ``jar`` and waits until its task runs and prints.
+    [Documentation]    Submits a service job running ``jar``, stopped with SIGTERM, and waits until it prints.
     [Arguments]    ${jar}
-    ${job}=    Submit Job    java-service    jar_path=${JARS}/${jar}
+    ${job}=    Submit Job    java-service    jar_path=${JARS}/${jar}    kill_signal=SIGTERM
     VAR    ${JOB}=    ${job}    scope=TEST    # robocop: off=VAR06
     Wait Until Task Log Contains    ${JOB}    started
 

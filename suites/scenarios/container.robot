@@ -30,12 +30,14 @@ JVM Is Process 1 Of Its Own Pid Namespace
 Container Cgroup Lies Below The Agent's Cgroup Parent
     [Documentation]    The JVM's cgroup is the task's container cgroup under the cgroup parent this agent
     ...    gave the driver, so limits and accounting apply to it alone.
+    [Tags]    needs:crunjar-diagnostics
     ${info}=    Get Nomad Agent Info
     ${alloc}=    Get Allocation    ${PROBE_JOB}
     Should Contain    ${PROBE}[cgroup]    /${info}[cgroup_parent]/crunjar-${alloc}[ID]-app
 
 Root Filesystem Is Read Only
     [Documentation]    Nothing can be written to the container's root.
+    [Tags]    needs:isolation
     Should Be Equal    ${PROBE}[root-writable]    false
 
 Private Tmp Is Writable
@@ -45,17 +47,20 @@ Private Tmp Is Writable
 Task Runs As Nobody
     [Documentation]    The JVM runs as the driver's default user nobody: real, effective, saved and
     ...    filesystem uid and gid are all 65534.
+    [Tags]    needs:isolation
     Should Be Equal    ${PROBE}[user]    nobody
     Should Be Equal    ${PROBE}[uid]    ${NOBODY} ${NOBODY} ${NOBODY} ${NOBODY}
     Should Be Equal    ${PROBE}[gid]    ${NOBODY} ${NOBODY} ${NOBODY} ${NOBODY}
 
 No New Privileges Can Be Gained
     [Documentation]    The no_new_privs flag is set: setuid binaries cannot raise privileges.
+    [Tags]    needs:isolation
     Should Be Equal As Integers    ${PROBE}[nonewprivs]    1
 
 Capabilities Are Reduced To The Default Set
     [Documentation]    The unprivileged JVM has no effective capability, and its bounding set is exactly
     ...    the driver's default set: without CAP_SYS_ADMIN, CAP_NET_RAW or any other.
+    [Tags]    needs:isolation
     ${expected}=    Evaluate    format(sum(1 << int(cap) for cap in $DEFAULT_CAPS), "016x")
     Should Be Equal    ${PROBE}[capeff]    0000000000000000
     Should Be Equal    ${PROBE}[capbnd]    ${expected}
@@ -72,6 +77,7 @@ Task Directories Are Writable As Designed
 JVM Comes From The Driver's Default JDK
     [Documentation]    The JVM is the default JDK the driver fingerprinted, bound into the container at
     ...    its host path.
+    [Tags]    needs:crunjar-diagnostics
     ${home}=    Get Default Java Home
     Should Be Equal    ${PROBE}[java-home]    ${home}
 

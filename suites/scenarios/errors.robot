@@ -8,7 +8,7 @@ Resource            ../../resources/scenarios.resource
 Suite Setup         Start Shared Agent And Artifact Server
 Suite Teardown      Stop Jobs And Check For Leaks
 
-Test Tags           area:errors    story:error-handling
+Test Tags           area:errors    story:error-handling    needs:crunjar-diagnostics
 
 
 *** Test Cases ***

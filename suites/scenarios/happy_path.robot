@@ -70,6 +70,7 @@ Second Artifact Is Readable In Local
 
 JAR Delivered As An HTTP Artifact Runs Without A Jar Path
     [Documentation]    A job naming no ``jar_path`` runs the one JAR its artifact put into ``local/``.
+    [Tags]    needs:jar-discovery
     ${url}=    Get Artifact Url    echo.jar
     ${job}=    Submit Job    java-batch    artifacts=${{ [{"source": $url}] }}    args=${{ ["from", "http"] }}
     Wait For Job To Complete Successfully    ${job}

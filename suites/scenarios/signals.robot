@@ -29,6 +29,7 @@ ${KILL_TOLERANCE}       3
 SIGTERM Runs The Shutdown Hook Before The JVM Exits
     [Documentation]    Stopping the job sends SIGTERM: the JVM runs its shutdown hook to the end, exits
     ...    143 on its own, and the task ends killed, not failed, with its allocation complete.
+    [Tags]    needs:sigterm-by-default
     ${job}=    Submit Job    java-service    jar_path=${JARS}/graceful.jar
     Wait Until Task Log Contains    ${job}    graceful started
     Stop Job    ${job}    purge=${False}
@@ -53,6 +54,7 @@ Stubborn JVM Is Killed After Kill Timeout
     [Documentation]    A JVM ignoring SIGTERM gets it (and says so), then is SIGKILLed once kill_timeout
     ...    has passed: the time from Nomad's Killing event to its Terminated event is the kill
     ...    timeout, within a tolerance for a loaded host.
+    [Tags]    needs:sigterm-by-default
     ${job}=    Submit Job    java-service    jar_path=${JARS}/stubborn.jar    kill_timeout=${KILL_TIMEOUT}s
     Wait Until Task Log Contains    ${job}    stubborn started
     Stop Job    ${job}    purge=${False}
@@ -79,12 +81,19 @@ Signals Sent With Signal Task Reach The JVM
 
 Stopped Task Goes Through Nomad's Documented Events
     [Documentation]    A service task that is started, then stopped, shows exactly Nomad's documented
-    ...    sequence of task events: Received, Task Setup, Started, Killing, Terminated, Killed.
+    ...    sequence of task events: Received, Task Setup, (Downloading Artifacts when its JAR is one),
+    ...    Started, Killing, Terminated, Killed.
     ${job}=    Submit Job    java-service    jar_path=${JARS}/graceful.jar
     Wait Until Task Log Contains    ${job}    graceful started
     Stop Job    ${job}    purge=${False}
     Wait For Task State    ${job}    dead
-    Task Event Types Should Be    ${job}    Received    Task Setup    Started    Killing    Terminated    Killed
+    ${profile}=    Get Driver Profile
+    VAR    @{download}=    Downloading Artifacts
+    IF    $profile["jar_delivery"] != "artifact"
+        VAR    @{download}=    @{EMPTY}
+    END
+    Task Event Types Should Be    ${job}    Received    Task Setup    @{download}    Started    Killing    Terminated
+    ...    Killed
 
 
 *** Keywords ***
