@@ -43,7 +43,7 @@ Failed Test's Agent Is Kept For Debugging When Asked
     ...    it, and the next run's sweep removes it.
     ${output}    ${run_root}=    Run Fixture Suite    ${CURDIR}/../_fixtures/failing_test_with_running_job.robot
     ...    expected_rc=1    environment=${{ {"NOMAD_E2E_KEEP": "1"} }}
-    Should Match Regexp    ${output}    Kept Nomad agent 'nomad-1' of failed test .* NOMAD_ADDR=http://127.0.0.1:\d+
+    Should Match Regexp    ${output}    Kept Nomad agent 'nomad-1' of failed test .* NOMAD_ADDR=http://127.0.0.1:\\d+
     Run Root Should Hold A Live Agent    ${run_root}
     Sweep Dead Runs    ${run_root}
     Run Root Should Be Clean    ${run_root}
