@@ -41,12 +41,15 @@ Failed Test Gets Its Forensics Without Asking For Them
 Failed Test's Agent Is Kept For Debugging When Asked
     [Documentation]    With NOMAD_E2E_KEEP=1 a failed test's agent outlives the run, the log says how to reach
     ...    it, and the next run's sweep removes it.
-    ${output}    ${run_root}=    Run Fixture Suite    ${CURDIR}/../_fixtures/failing_test_with_running_job.robot
-    ...    expected_rc=1    environment=${{ {"NOMAD_E2E_KEEP": "1"} }}
+    VAR    ${run_root}=    ${TEMPDIR}/e2e-kept-${{ uuid.uuid4().hex[:8] }}
+    ${output}    ${_}=    Run Fixture Suite    ${CURDIR}/../_fixtures/failing_test_with_running_job.robot
+    ...    expected_rc=1    run_root=${run_root}    environment=${{ {"NOMAD_E2E_KEEP": "1"} }}
     Should Match Regexp    ${output}    Kept Nomad agent 'nomad-1' of failed test .* NOMAD_ADDR=http://127.0.0.1:\\d+
     Run Root Should Hold A Live Agent    ${run_root}
     Sweep Dead Runs    ${run_root}
     Run Root Should Be Clean    ${run_root}
+    # Whatever failed above, the kept agent must not outlive this test.
+    [Teardown]    Sweep Dead Runs    ${run_root}
 
 Leftovers Of A Killed Robot Run Are Swept By The Next Run
     [Documentation]    SIGKILL skips every teardown; the next start sweeps the dead run's agents.
