@@ -23,6 +23,19 @@ type crunCLI struct {
 
 const crunTimeout = 60 * time.Second
 
+// crun returns the crun CLI for tasks started now.
+func (d *Driver) crun() (*crunCLI, error) {
+	path, err := exec.LookPath(d.config.CrunPath)
+	if err != nil {
+		return nil, fmt.Errorf("crun not found (crun_path %q, PATH=%s): install crun or set crun_path in the crunjar plugin config", d.config.CrunPath, os.Getenv("PATH"))
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	return &crunCLI{Path: abs, Root: d.config.CrunRoot}, nil
+}
+
 func (c *crunCLI) command(ctx context.Context, args ...string) *exec.Cmd {
 	return exec.CommandContext(ctx, c.Path, append([]string{"--root", c.Root}, args...)...)
 }

@@ -13,67 +13,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/plugins/drivers"
-	"github.com/hashicorp/nomad/plugins/drivers/testutils"
 )
 
-// These tests run real containers; they skip unless root, crun and a JDK
-// are present. Each uses its own state dir, crun root and cgroup parent.
-
-// copyJar puts a JAR into the task's local/ directory.
-func copyJar(t *testing.T, task *drivers.TaskConfig, src, name string) {
-	t.Helper()
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(task.TaskDir().LocalDir, name), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func startTask(t *testing.T, h *testutils.DriverHarness, task *drivers.TaskConfig) *drivers.TaskHandle {
-	t.Helper()
-	handle, _, err := h.StartTask(task)
-	if err != nil {
-		t.Fatalf("StartTask: %v", err)
-	}
-	return handle
-}
-
-// mkAllocDir builds the task's alloc dir. Cleanup destroys the task through
-// the driver itself first, because the harness closes its client when the
-// alloc dir goes away.
-func mkAllocDir(t *testing.T, d *Driver, h *testutils.DriverHarness, task *drivers.TaskConfig, logs bool) {
-	t.Helper()
-	cleanup := h.MkAllocDir(task, logs)
-	t.Cleanup(func() {
-		if err := d.DestroyTask(task.ID, true); err != nil {
-			t.Errorf("destroying task: %v", err)
-		}
-		cleanup()
-	})
-}
+// The TestHarness_ tests run real containers; they skip unless root, crun
+// and a JDK are present. Each uses its own state dir, crun root and cgroup
+// parent.
 
 func TestHarness_HelloJar(t *testing.T) {
-	requireRuntime(t)
-	t.Parallel()
-	pc := testPluginConfig(t)
-	d, h := newTestDriver(t, pc)
-	task := newTask(t, "hello", TaskConfig{Args: []string{"a", "b c"}}, 256)
-	mkAllocDir(t, d, h, task, true)
-	copyJar(t, task, testJar(t, "Hello"), "hello.jar")
+	pc, d, h := newHarnessTest(t)
+	task := newJarTask(t, d, h, "hello", "Hello", TaskConfig{Args: []string{"a", "b c"}}, 256)
 
 	startTask(t, h, task)
 	res := waitResult(t, h, task.ID, time.Minute)
 	if !res.Successful() {
 		t.Fatalf("want success, got %+v", res)
 	}
-	var out string
-	eventually(t, 10*time.Second, "stdout in the log", func() bool {
-		out = readLog(t, task, "stdout")
-		return strings.Contains(out, "user.name=")
-	})
+	out := waitLog(t, task, "stdout", "user.name=", 10*time.Second)
 	def := d.jdks.scan().JDKs[0]
 	for _, want := range []string{
 		"Hello from crunjar!",
@@ -87,9 +44,7 @@ func TestHarness_HelloJar(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
 	}
-	eventually(t, 10*time.Second, "stderr in the log", func() bool {
-		return strings.Contains(readLog(t, task, "stderr"), "to stderr")
-	})
+	waitLog(t, task, "stderr", "to stderr", 10*time.Second)
 
 	id := containerID(task.AllocID, task.Name)
 	if err := h.DestroyTask(task.ID, false); err != nil {
@@ -99,10 +54,7 @@ func TestHarness_HelloJar(t *testing.T) {
 }
 
 func TestHarness_ClassAndJavaVersion(t *testing.T) {
-	requireRuntime(t)
-	t.Parallel()
-	pc := testPluginConfig(t)
-	d, h := newTestDriver(t, pc)
+	_, d, h := newHarnessTest(t)
 	oldest := d.jdks.scan().JDKs
 	j := oldest[len(oldest)-1]
 	// The JAR lives outside the task dir and is bound read-only.
@@ -114,19 +66,12 @@ func TestHarness_ClassAndJavaVersion(t *testing.T) {
 	if res := waitResult(t, h, task.ID, time.Minute); !res.Successful() {
 		t.Fatalf("want success, got %+v", res)
 	}
-	eventually(t, 10*time.Second, "java version in stdout", func() bool {
-		return strings.Contains(readLog(t, task, "stdout"), "java.version="+j.Version)
-	})
+	waitLog(t, task, "stdout", "java.version="+j.Version, 10*time.Second)
 }
 
 func TestHarness_ExitCode(t *testing.T) {
-	requireRuntime(t)
-	t.Parallel()
-	pc := testPluginConfig(t)
-	d, h := newTestDriver(t, pc)
-	task := newTask(t, "exit", TaskConfig{JarPath: "local/exit.jar", Args: []string{"3"}}, 256)
-	mkAllocDir(t, d, h, task, true)
-	copyJar(t, task, testJar(t, "Exit"), "exit.jar")
+	_, d, h := newHarnessTest(t)
+	task := newJarTask(t, d, h, "exit", "Exit", TaskConfig{JarPath: "local/exit.jar", Args: []string{"3"}}, 256)
 
 	startTask(t, h, task)
 	res := waitResult(t, h, task.ID, time.Minute)
@@ -143,16 +88,11 @@ func TestHarness_ExitCode(t *testing.T) {
 }
 
 func TestHarness_StopGraceful(t *testing.T) {
-	requireRuntime(t)
-	t.Parallel()
-	pc := testPluginConfig(t)
-	d, h := newTestDriver(t, pc)
-	task := newTask(t, "stop", TaskConfig{Args: []string{"600000", "0", "0"}}, 256)
-	mkAllocDir(t, d, h, task, true)
-	copyJar(t, task, testJar(t, "Sleeper"), "sleeper.jar")
+	_, d, h := newHarnessTest(t)
+	task := newJarTask(t, d, h, "stop", "Sleeper", TaskConfig{Args: []string{"600000", "0", "0"}}, 256)
 
 	startTask(t, h, task)
-	eventually(t, 30*time.Second, "ready", func() bool { return strings.Contains(readLog(t, task, "stdout"), "ready") })
+	waitLog(t, task, "stdout", "ready", 30*time.Second)
 	if err := h.StopTask(task.ID, 20*time.Second, "SIGTERM"); err != nil {
 		t.Fatal(err)
 	}
@@ -161,23 +101,16 @@ func TestHarness_StopGraceful(t *testing.T) {
 	if res.ExitCode != 143 || res.Signal != 0 {
 		t.Fatalf("want exit code 143, got %+v", res)
 	}
-	eventually(t, 10*time.Second, "shutdown hook output", func() bool {
-		return strings.Contains(readLog(t, task, "stdout"), "shutdown hook ran")
-	})
+	waitLog(t, task, "stdout", "shutdown hook ran", 10*time.Second)
 }
 
 func TestHarness_StopKillsAfterTimeout(t *testing.T) {
-	requireRuntime(t)
-	t.Parallel()
-	pc := testPluginConfig(t)
-	d, h := newTestDriver(t, pc)
+	_, d, h := newHarnessTest(t)
 	// The shutdown hook outlives the stop timeout.
-	task := newTask(t, "stubborn", TaskConfig{Args: []string{"600000", "600000", "0"}}, 256)
-	mkAllocDir(t, d, h, task, true)
-	copyJar(t, task, testJar(t, "Sleeper"), "sleeper.jar")
+	task := newJarTask(t, d, h, "stubborn", "Sleeper", TaskConfig{Args: []string{"600000", "600000", "0"}}, 256)
 
 	startTask(t, h, task)
-	eventually(t, 30*time.Second, "ready", func() bool { return strings.Contains(readLog(t, task, "stdout"), "ready") })
+	waitLog(t, task, "stdout", "ready", 30*time.Second)
 	start := time.Now()
 	if err := h.StopTask(task.ID, 2*time.Second, ""); err != nil {
 		t.Fatal(err)
@@ -195,23 +128,16 @@ func TestHarness_StopKillsAfterTimeout(t *testing.T) {
 }
 
 func TestHarness_Signal(t *testing.T) {
-	requireRuntime(t)
-	t.Parallel()
-	pc := testPluginConfig(t)
-	d, h := newTestDriver(t, pc)
-	task := newTask(t, "signal", TaskConfig{Args: []string{"600000", "0", "0"}}, 256)
-	mkAllocDir(t, d, h, task, true)
-	copyJar(t, task, testJar(t, "Sleeper"), "sleeper.jar")
+	_, d, h := newHarnessTest(t)
+	task := newJarTask(t, d, h, "signal", "Sleeper", TaskConfig{Args: []string{"600000", "0", "0"}}, 256)
 
 	startTask(t, h, task)
-	eventually(t, 30*time.Second, "ready", func() bool { return strings.Contains(readLog(t, task, "stdout"), "ready") })
+	waitLog(t, task, "stdout", "ready", 30*time.Second)
 	// SIGQUIT makes the JVM print a thread dump and carry on.
 	if err := h.SignalTask(task.ID, "SIGQUIT"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "thread dump", func() bool {
-		return strings.Contains(readLog(t, task, "stdout"), "Full thread dump")
-	})
+	waitLog(t, task, "stdout", "Full thread dump", 10*time.Second)
 	if status, _ := h.InspectTask(task.ID); status.State != drivers.TaskStateRunning {
 		t.Fatalf("task stopped after SIGQUIT: %+v", status)
 	}
@@ -224,15 +150,10 @@ func TestHarness_Signal(t *testing.T) {
 }
 
 func TestHarness_OOMKilled(t *testing.T) {
-	requireRuntime(t)
-	t.Parallel()
-	pc := testPluginConfig(t)
-	d, h := newTestDriver(t, pc)
+	_, d, h := newHarnessTest(t)
 	// A heap larger than the cgroup limit makes the kernel, not the JVM,
 	// stop the allocation.
-	task := newTask(t, "hog", TaskConfig{JVMOptions: []string{"-Xmx1g", "-Xms16m"}}, 96)
-	mkAllocDir(t, d, h, task, true)
-	copyJar(t, task, testJar(t, "Hog"), "hog.jar")
+	task := newJarTask(t, d, h, "hog", "Hog", TaskConfig{JVMOptions: []string{"-Xmx1g", "-Xms16m"}}, 96)
 
 	events, err := h.TaskEvents(context.Background())
 	if err != nil {
@@ -254,22 +175,11 @@ func TestHarness_OOMKilled(t *testing.T) {
 }
 
 func TestHarness_RecoverAfterHandleLoss(t *testing.T) {
-	requireRuntime(t)
-	t.Parallel()
-	pc := testPluginConfig(t)
-	d, h := newTestDriver(t, pc)
-	task := newTask(t, "recover", TaskConfig{Args: []string{"4000", "0", "7"}}, 256)
-	mkAllocDir(t, d, h, task, true)
-	copyJar(t, task, testJar(t, "Sleeper"), "sleeper.jar")
+	pc, d, h := newHarnessTest(t)
+	task := newJarTask(t, d, h, "recover", "Sleeper", TaskConfig{Args: []string{"4000", "0", "7"}}, 256)
 
-	handle, _, err := h.StartTask(task)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var state TaskState
-	if err := handle.GetDriverState(&state); err != nil {
-		t.Fatal(err)
-	}
+	handle := startTask(t, h, task)
+	state := driverState(t, handle)
 
 	// A new plugin instance knows the task only from its handle.
 	_, h2 := newTestDriver(t, pc)
@@ -312,19 +222,11 @@ func TestHarness_RecoverAfterHandleLoss(t *testing.T) {
 }
 
 func TestHarness_DestroyRunning(t *testing.T) {
-	requireRuntime(t)
-	t.Parallel()
-	pc := testPluginConfig(t)
-	d, h := newTestDriver(t, pc)
-	task := newTask(t, "destroy", TaskConfig{Args: []string{"600000", "0", "0"}}, 256)
-	mkAllocDir(t, d, h, task, true)
-	copyJar(t, task, testJar(t, "Sleeper"), "sleeper.jar")
+	pc, d, h := newHarnessTest(t)
+	task := newJarTask(t, d, h, "destroy", "Sleeper", TaskConfig{Args: []string{"600000", "0", "0"}}, 256)
 
 	handle := startTask(t, h, task)
-	var state TaskState
-	if err := handle.GetDriverState(&state); err != nil {
-		t.Fatal(err)
-	}
+	state := driverState(t, handle)
 	if err := h.DestroyTask(task.ID, false); err == nil {
 		t.Fatal("destroying a running task without force must fail")
 	}
@@ -400,13 +302,8 @@ func TestHarness_StartErrorsLeaveNothing(t *testing.T) {
 }
 
 func TestHarness_CrunFailureSurfaces(t *testing.T) {
-	requireRuntime(t)
-	t.Parallel()
-	pc := testPluginConfig(t)
-	d, h := newTestDriver(t, pc)
-	task := newTask(t, "badcrun", TaskConfig{}, 256)
-	mkAllocDir(t, d, h, task, true)
-	copyJar(t, task, testJar(t, "Hello"), "hello.jar")
+	pc, d, h := newHarnessTest(t)
+	task := newJarTask(t, d, h, "badcrun", "Hello", TaskConfig{}, 256)
 	// A mount whose source does not exist makes crun create fail.
 	task.Mounts = []*drivers.MountConfig{{HostPath: "/nonexistent/crunjar", TaskPath: "/data"}}
 
@@ -418,16 +315,11 @@ func TestHarness_CrunFailureSurfaces(t *testing.T) {
 }
 
 func TestHarness_ExecAndStats(t *testing.T) {
-	requireRuntime(t)
-	t.Parallel()
-	pc := testPluginConfig(t)
-	d, h := newTestDriver(t, pc)
-	task := newTask(t, "exec", TaskConfig{Args: []string{"600000", "0", "0"}}, 256)
-	mkAllocDir(t, d, h, task, true)
-	copyJar(t, task, testJar(t, "Sleeper"), "sleeper.jar")
+	_, d, h := newHarnessTest(t)
+	task := newJarTask(t, d, h, "exec", "Sleeper", TaskConfig{Args: []string{"600000", "0", "0"}}, 256)
 
 	startTask(t, h, task)
-	eventually(t, 30*time.Second, "ready", func() bool { return strings.Contains(readLog(t, task, "stdout"), "ready") })
+	waitLog(t, task, "stdout", "ready", 30*time.Second)
 
 	res, err := h.ExecTask(task.ID, []string{"/bin/sh", "-c", "id -u; echo $NOMAD_TASK_DIR; exit 4"}, 30*time.Second)
 	if err != nil {
@@ -476,10 +368,7 @@ func (nopCloser) Close() error { return nil }
 // TestHarness_LargeOutput checks that output reaches the log FIFO complete:
 // 100 MB in total and lines of 1 MB.
 func TestHarness_LargeOutput(t *testing.T) {
-	requireRuntime(t)
-	t.Parallel()
-	pc := testPluginConfig(t)
-	d, h := newTestDriver(t, pc)
+	_, d, h := newHarnessTest(t)
 	const total, lineLen = 100 << 20, 1 << 20
 	task := newTask(t, "flood", TaskConfig{Args: []string{strconv.Itoa(total), strconv.Itoa(lineLen)}}, 256)
 	mkAllocDir(t, d, h, task, false)
@@ -534,5 +423,43 @@ func TestHarness_LargeOutput(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("FIFO reader did not see EOF")
+	}
+}
+
+// TestRecoverTask_ExitedAndTracked covers the recoveries that need no
+// container: from the exit status a monitor left, and of a task this
+// instance already tracks.
+func TestRecoverTask_ExitedAndTracked(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	d := NewDriver(ctx, hclog.NewNullLogger())
+	if err := d.RecoverTask(nil); err == nil {
+		t.Fatal("want an error for a nil handle")
+	}
+
+	cfg := &drivers.TaskConfig{ID: "task-1", Name: "app", AllocID: "alloc-1"}
+	bundle := t.TempDir()
+	if err := writeExitStatus(bundle, exitStatus{ExitCode: 3, FinishedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	handle := drivers.NewTaskHandle(taskHandleVersion)
+	handle.Config = cfg
+	if err := handle.SetDriverState(&TaskState{TaskConfig: cfg, ContainerID: "c1", BundleDir: bundle}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RecoverTask(handle); err != nil {
+		t.Fatalf("RecoverTask: %v", err)
+	}
+	status, err := d.InspectTask(cfg.ID)
+	if err != nil || status.State != drivers.TaskStateExited || status.ExitResult.ExitCode != 3 {
+		t.Fatalf("recovered status %+v %v, want exited with code 3", status, err)
+	}
+
+	tracked, _ := d.tasks.Get(cfg.ID)
+	if err := d.RecoverTask(handle); err != nil {
+		t.Fatalf("RecoverTask of a tracked task: %v", err)
+	}
+	if h, _ := d.tasks.Get(cfg.ID); h != tracked {
+		t.Fatal("recovering a tracked task replaced its handle")
 	}
 }

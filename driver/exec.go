@@ -2,43 +2,69 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 
 	"github.com/creack/pty"
 	"github.com/hashicorp/nomad/plugins/drivers"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// ExecTaskStreaming backs `nomad alloc exec`: crun exec with the caller's
-// streams, through a pseudo-terminal when one is asked for.
-func (d *Driver) ExecTaskStreaming(ctx context.Context, taskID string, opts *drivers.ExecOptions) (*drivers.ExitResult, error) {
-	h, ok := d.tasks.Get(taskID)
-	if !ok {
-		return nil, drivers.ErrTaskNotFound
+// execCommand builds `crun exec` for a command in the task's container. The
+// process is the container's own with other args, so the command runs with
+// the task's user, groups, environment and capabilities. The returned
+// cleanup removes the process file.
+func (h *taskHandle) execCommand(ctx context.Context, tty bool, argv []string) (*exec.Cmd, func(), error) {
+	if len(argv) == 0 {
+		return nil, nil, fmt.Errorf("no command given")
 	}
-	cmd, cleanup, err := h.execCommand(ctx, opts.Tty, opts.Command)
+	if !h.IsRunning() {
+		return nil, nil, fmt.Errorf("task is not running")
+	}
+	data, err := os.ReadFile(filepath.Join(h.state.BundleDir, bundleConfig))
 	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("reading container config: %v", err)
 	}
-	defer cleanup()
+	var spec specs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil || spec.Process == nil {
+		return nil, nil, fmt.Errorf("parsing container config: %v", err)
+	}
+	proc := *spec.Process
+	proc.Args = argv
+	proc.Terminal = tty
+	f, err := os.CreateTemp(h.state.BundleDir, "exec-*.json")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { os.Remove(f.Name()) }
+	err = json.NewEncoder(f).Encode(&proc)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("writing exec process: %v", err)
+	}
+	return h.crun.command(ctx, "exec", "--process", f.Name(), h.state.ContainerID), cleanup, nil
+}
 
-	if opts.Tty {
-		err = runWithPty(cmd, opts)
-	} else {
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
-		err = cmd.Run()
-	}
+// execExitCode turns the error of a finished `crun exec` into the command's
+// exit code; any other error means the command could not be run.
+func execExitCode(err error) (int, error) {
 	var exitErr *exec.ExitError
 	switch {
 	case err == nil:
-		return &drivers.ExitResult{}, nil
+		return 0, nil
 	case errors.As(err, &exitErr):
-		return &drivers.ExitResult{ExitCode: exitErr.ExitCode()}, nil
+		return exitErr.ExitCode(), nil
 	default:
-		return nil, fmt.Errorf("crun exec: %v", err)
+		return 0, fmt.Errorf("crun exec: %v", err)
 	}
 }
 

@@ -74,10 +74,7 @@ func TestFingerprint_Unhealthy(t *testing.T) {
 }
 
 func TestHarness_Fingerprint(t *testing.T) {
-	requireRuntime(t)
-	t.Parallel()
-	pc := testPluginConfig(t)
-	d, h := newTestDriver(t, pc)
+	pc, d, h := newHarnessTest(t)
 	ch, err := h.Fingerprint(context.Background())
 	if err != nil {
 		t.Fatal(err)

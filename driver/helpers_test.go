@@ -210,6 +210,18 @@ func testPluginConfig(t *testing.T) PluginConfig {
 	return PluginConfig{StateDir: t.TempDir(), CgroupParent: parent}
 }
 
+// newHarnessTest starts a test of real containers: it skips unless they can
+// run here, runs in parallel and returns a private config, a driver using it
+// and a harness speaking to the driver.
+func newHarnessTest(t *testing.T) (PluginConfig, *Driver, *testutils.DriverHarness) {
+	t.Helper()
+	requireRuntime(t)
+	t.Parallel()
+	pc := testPluginConfig(t)
+	d, h := newTestDriver(t, pc)
+	return pc, d, h
+}
+
 // newTestDriver returns a configured driver and a harness speaking to it
 // over gRPC like Nomad does.
 func newTestDriver(t *testing.T, pc PluginConfig) (*Driver, *testutils.DriverHarness) {
@@ -259,6 +271,63 @@ func newTask(t *testing.T, name string, tc TaskConfig, memoryMB int64) *drivers.
 	return task
 }
 
+// newJarTask builds a task whose alloc dir has Nomad's log collector and
+// whose local/ holds the JAR of a test class, named like the class in lower
+// case ("sleeper.jar").
+func newJarTask(t *testing.T, d *Driver, h *testutils.DriverHarness, name, class string, tc TaskConfig, memoryMB int64) *drivers.TaskConfig {
+	t.Helper()
+	task := newTask(t, name, tc, memoryMB)
+	mkAllocDir(t, d, h, task, true)
+	copyJar(t, task, testJar(t, class), strings.ToLower(class)+".jar")
+	return task
+}
+
+// copyJar puts a JAR into the task's local/ directory.
+func copyJar(t *testing.T, task *drivers.TaskConfig, src, name string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(task.TaskDir().LocalDir, name), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startTask starts a task, failing the test if it does not start.
+func startTask(t *testing.T, h *testutils.DriverHarness, task *drivers.TaskConfig) *drivers.TaskHandle {
+	t.Helper()
+	handle, _, err := h.StartTask(task)
+	if err != nil {
+		t.Fatalf("StartTask: %v", err)
+	}
+	return handle
+}
+
+// driverState decodes the TaskState the driver keeps in a task's handle.
+func driverState(t *testing.T, handle *drivers.TaskHandle) TaskState {
+	t.Helper()
+	var state TaskState
+	if err := handle.GetDriverState(&state); err != nil {
+		t.Fatal(err)
+	}
+	return state
+}
+
+// mkAllocDir builds the task's alloc dir. Cleanup destroys the task through
+// the driver itself first, because the harness closes its client when the
+// alloc dir goes away.
+func mkAllocDir(t *testing.T, d *Driver, h *testutils.DriverHarness, task *drivers.TaskConfig, logs bool) {
+	t.Helper()
+	cleanup := h.MkAllocDir(task, logs)
+	t.Cleanup(func() {
+		if err := d.DestroyTask(task.ID, true); err != nil {
+			t.Errorf("destroying task: %v", err)
+		}
+		cleanup()
+	})
+}
+
 // waitResult waits for a task's exit result.
 func waitResult(t *testing.T, h *testutils.DriverHarness, taskID string, timeout time.Duration) *drivers.ExitResult {
 	t.Helper()
@@ -280,6 +349,18 @@ func readLog(t *testing.T, task *drivers.TaskConfig, stream string) string {
 	t.Helper()
 	data, _ := os.ReadFile(filepath.Join(task.TaskDir().LogDir, task.Name+"."+stream+".0"))
 	return string(data)
+}
+
+// waitLog waits until the task's stream ("stdout") holds text and returns
+// the stream.
+func waitLog(t *testing.T, task *drivers.TaskConfig, stream, text string, timeout time.Duration) string {
+	t.Helper()
+	var log string
+	eventually(t, timeout, fmt.Sprintf("%q in %s", text, stream), func() bool {
+		log = readLog(t, task, stream)
+		return strings.Contains(log, text)
+	})
+	return log
 }
 
 // eventually polls cond until it holds or timeout passes.

@@ -66,6 +66,9 @@ func newJDKCatalog(configured []string) *jdkCatalog {
 }
 
 // candidates lists possible JDK homes and the places that were searched.
+// installHint says what to do about a Java version the client lacks.
+const installHint = "Ask for one of those (java_version, java_home), or install that JDK and list its home in the crunjar plugin's java_runtimes"
+
 func (c *jdkCatalog) candidates() (homes, searched []string) {
 	if len(c.configured) > 0 {
 		return c.configured, c.configured
@@ -249,7 +252,7 @@ func (s jdkScan) defaultJDK(configured int) (jdk, error) {
 	if j, ok := s.byMajor(configured); ok {
 		return j, nil
 	}
-	return jdk{}, fmt.Errorf("default_java_version %d is not installed; available: %s", configured, s.describe())
+	return jdk{}, fmt.Errorf("default_java_version %d is not installed; available: %s. %s", configured, s.describe(), installHint)
 }
 
 // selectJDK picks the JDK for a task: java_home, java_version or the default.
@@ -270,7 +273,7 @@ func (c *jdkCatalog) selectJDK(tc *TaskConfig, defaultVersion int) (jdk, error) 
 		if j, ok := s.byMajor(tc.JavaVersion); ok {
 			return j, nil
 		}
-		return jdk{}, fmt.Errorf("Java %d is not installed; available: %s", tc.JavaVersion, s.describe())
+		return jdk{}, fmt.Errorf("Java %d is not installed; available: %s. %s", tc.JavaVersion, s.describe(), installHint)
 	}
 	return s.defaultJDK(defaultVersion)
 }

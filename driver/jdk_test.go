@@ -86,7 +86,7 @@ func TestJDKScan(t *testing.T) {
 		t.Fatalf("java_version 8: %+v %v", j, err)
 	}
 	_, err = c.selectJDK(&TaskConfig{JavaVersion: 22}, 0)
-	wantErr := fmt.Sprintf("Java 22 is not installed; available: 8 (%s/jdk-8), 11 (%s), 17 (%s/jdk-17), 21 (%s/jdk-21)", jvm, javaHome, jvm, jvm)
+	wantErr := fmt.Sprintf("Java 22 is not installed; available: 8 (%s/jdk-8), 11 (%s), 17 (%s/jdk-17), 21 (%s/jdk-21). %s", jvm, javaHome, jvm, jvm, installHint)
 	if err == nil || err.Error() != wantErr {
 		t.Fatalf("got %v\nwant %s", err, wantErr)
 	}

@@ -1,17 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/hashicorp/nomad/plugins/drivers"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,6 +40,9 @@ const (
 	statusFD = 3
 
 	fifoOpenTimeout = 60 * time.Second
+	// monitorStartTimeout bounds StartTask: opening the log FIFOs plus crun
+	// create and start.
+	monitorStartTimeout = fifoOpenTimeout + 2*crunTimeout
 )
 
 // monitorConfig is the monitor's command line argument.
@@ -234,4 +241,73 @@ func readExitStatus(bundle string) (st exitStatus, ok bool, err error) {
 		return st, false, fmt.Errorf("parsing %s: %v", bundleExitFile, err)
 	}
 	return st, true, nil
+}
+
+// startMonitor starts the task's monitor in its own session and waits for
+// it to report that the container runs (or why it does not).
+func (d *Driver) startMonitor(state *TaskState, cfg *drivers.TaskConfig) (*exec.Cmd, int, error) {
+	mc := monitorConfig{
+		Crun:        state.CrunPath,
+		Root:        state.CrunRoot,
+		Bundle:      state.BundleDir,
+		ContainerID: state.ContainerID,
+		Stdout:      cfg.StdoutPath,
+		Stderr:      cfg.StderrPath,
+		Cgroup:      state.CgroupPath,
+	}
+	arg, err := json.Marshal(mc)
+	if err != nil {
+		return nil, 0, err
+	}
+	logFile, err := os.OpenFile(filepath.Join(state.BundleDir, bundleMonitorLog), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, 0, fmt.Errorf("creating monitor log: %v", err)
+	}
+	defer logFile.Close()
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return nil, 0, err
+	}
+	defer statusR.Close()
+
+	cmd := exec.Command(d.monitorPath, monitorArg, string(arg))
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.ExtraFiles = []*os.File{statusW} // fd 3 == statusFD
+	// Own session: signals aimed at the agent or plugin never reach it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	statusW.Close()
+	if err != nil {
+		return nil, 0, fmt.Errorf("starting crunjar monitor %s: %v", d.monitorPath, err)
+	}
+	state.MonitorPID = cmd.Process.Pid
+	state.MonitorStart, err = processStartTime(cmd.Process.Pid)
+	if err != nil {
+		d.logger.Warn("reading monitor start time", "pid", cmd.Process.Pid, "error", err)
+	}
+
+	lineCh := make(chan string, 1)
+	go func() {
+		data, _ := io.ReadAll(statusR)
+		lineCh <- strings.TrimSpace(string(data))
+	}()
+	var line string
+	select {
+	case line = <-lineCh:
+	case <-time.After(monitorStartTimeout):
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, 0, fmt.Errorf("container %s did not start within %s", state.ContainerID, monitorStartTimeout)
+	}
+	if rest, ok := strings.CutPrefix(line, "started "); ok {
+		if pid, err := strconv.Atoi(rest); err == nil {
+			return cmd, pid, nil
+		}
+	}
+	_ = cmd.Wait()
+	if msg, ok := strings.CutPrefix(line, "failed: "); ok {
+		return nil, 0, errors.New(msg)
+	}
+	logText, _ := os.ReadFile(filepath.Join(state.BundleDir, bundleMonitorLog))
+	return nil, 0, fmt.Errorf("crunjar monitor exited unexpectedly: %q %s", line, bytes.TrimSpace(logText))
 }

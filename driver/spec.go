@@ -6,8 +6,12 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hashicorp/nomad/plugins/drivers"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
+
+// defaultPath is the PATH of a container process whose environment sets none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // hostSystemDirs are bound read-only into every container; with an empty
 // rootfs they are all the JVM sees of the host.
@@ -184,4 +188,153 @@ func (tp taskPaths) resolve(p string) (host, ctr string, needsMount bool) {
 		return filepath.Join(tp.TaskDir, ctr), ctr, true
 	}
 	return ctr, ctr, true
+}
+
+// resourceLimits converts Nomad's resources into cgroup limits: the memory
+// limit is memory_max when set (with memory as the reservation), else memory.
+func resourceLimits(r *drivers.Resources) (limit, reserve int64, shares uint64, cpuset string) {
+	if r == nil || r.NomadResources == nil {
+		return 0, 0, 0, ""
+	}
+	const mb = 1024 * 1024
+	mem := r.NomadResources.Memory
+	if mem.MemoryMaxMB > 0 {
+		limit, reserve = mem.MemoryMaxMB*mb, mem.MemoryMB*mb
+	} else {
+		limit = mem.MemoryMB * mb
+	}
+	if r.NomadResources.Cpu.CpuShares > 0 {
+		shares = uint64(r.NomadResources.Cpu.CpuShares)
+	}
+	if r.LinuxResources != nil {
+		if r.LinuxResources.CPUShares > 0 {
+			shares = uint64(r.LinuxResources.CPUShares)
+		}
+		cpuset = r.LinuxResources.CpusetCpus
+	}
+	return limit, reserve, shares, cpuset
+}
+
+// taskEnv is Nomad's task environment plus JAVA_HOME and the JDK on PATH.
+func taskEnv(cfg *drivers.TaskConfig, home string) []string {
+	env := map[string]string{}
+	for k, v := range cfg.Env {
+		env[k] = v
+	}
+	for k, v := range cfg.DeviceEnv {
+		env[k] = v
+	}
+	path := env["PATH"]
+	if path == "" {
+		path = defaultPath
+	}
+	env["PATH"] = filepath.Join(home, "bin") + ":" + path
+	env["JAVA_HOME"] = home
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// prepareSpec turns a task into a container spec, validating everything a
+// user can get wrong before anything is created on the host.
+func (d *Driver) prepareSpec(cfg *drivers.TaskConfig, tc *TaskConfig, id string) (*containerSpec, error) {
+	if err := tc.validate(); err != nil {
+		return nil, err
+	}
+	caps, err := taskCaps(d.config.AllowCaps, tc.CapAdd, tc.CapDrop)
+	if err != nil {
+		return nil, err
+	}
+	j, err := d.jdks.selectJDK(tc, d.config.DefaultJavaVersion)
+	if err != nil {
+		return nil, err
+	}
+	userName := cfg.User
+	if userName == "" {
+		userName = d.config.DefaultUser
+	}
+	u, err := lookupUser(userName)
+	if err != nil {
+		return nil, err
+	}
+
+	td := cfg.TaskDir()
+	paths := taskPaths{TaskDir: td.Dir, AllocDir: td.SharedAllocDir, LocalDir: td.LocalDir, SecretsDir: td.SecretsDir}
+	for _, dir := range []string{td.LocalDir, td.SecretsDir} {
+		if err := ensureAccess(dir, filepath.Base(dir)+"/", u, 7, true); err != nil {
+			return nil, err
+		}
+	}
+
+	sysDirs := systemDirsPresent()
+	cs := &containerSpec{
+		Env:            taskEnv(cfg, j.Home),
+		UID:            u.UID,
+		GID:            u.GID,
+		AdditionalGids: u.Groups,
+		Caps:           caps,
+		JDKHome:        j.Home,
+		AllocDir:       td.SharedAllocDir,
+		LocalDir:       td.LocalDir,
+		SecretsDir:     td.SecretsDir,
+		CgroupsPath:    "/" + d.config.CgroupParent + "/" + id,
+	}
+	cs.MemoryLimit, cs.MemoryReserve, cs.CPUShares, cs.CpusetCpus = resourceLimits(cfg.Resources)
+	if cfg.NetworkIsolation != nil && cfg.NetworkIsolation.Path != "" {
+		cs.NetNSPath = cfg.NetworkIsolation.Path
+	}
+	for _, m := range cfg.Mounts {
+		cs.Mounts = append(cs.Mounts, bindMount{Source: m.HostPath, Destination: filepath.Clean("/" + m.TaskPath), ReadOnly: m.Readonly})
+	}
+	addMount := func(host, ctr string) {
+		if underAny(ctr, sysDirs) || underAny(ctr, []string{j.Home}) {
+			return
+		}
+		for _, m := range cs.Mounts {
+			if m.Destination == ctr {
+				return
+			}
+		}
+		cs.Mounts = append(cs.Mounts, bindMount{Source: host, Destination: ctr, ReadOnly: true})
+	}
+
+	jarPath := tc.JarPath
+	if jarPath == "" && tc.Class == "" {
+		if jarPath, err = findLocalJar(td.LocalDir); err != nil {
+			return nil, err
+		}
+	}
+	var jarCtr string
+	if jarPath != "" {
+		host, ctr, needsMount := paths.resolve(jarPath)
+		if err := validateJar(host, jarPath, tc.Class == ""); err != nil {
+			return nil, err
+		}
+		if err := ensureAccess(host, jarPath, u, 4, !needsMount || strings.HasPrefix(host, td.Dir+"/")); err != nil {
+			return nil, err
+		}
+		if needsMount {
+			addMount(host, ctr)
+		}
+		jarCtr = ctr
+	}
+	// Class path entries outside the task directories are made visible too;
+	// "dir/*" wildcards need the directory.
+	if tc.ClassPath != "" {
+		for _, entry := range strings.Split(tc.ClassPath, ":") {
+			entry = strings.TrimSuffix(entry, "*")
+			if entry == "" {
+				continue
+			}
+			host, ctr, needsMount := paths.resolve(entry)
+			if _, err := os.Stat(host); err == nil && needsMount {
+				addMount(host, ctr)
+			}
+		}
+	}
+	cs.Args = javaArgs(j.Home, tc, jarCtr)
+	return cs, nil
 }

@@ -49,6 +49,7 @@ Job Asking For A Java Version Not Installed Lists The Installed Ones
     ...    the driver fingerprinted on this node with its home.
     ${job}=    Submit Job    java-batch    jar_path=${JARS}/hello.jar    config=${{ {"java_version": 8} }}
     Task Should Fail To Start    ${job}    Java 8 is not installed; available:
+    Task Events Should Contain    ${job}    Driver Failure    list its home in the crunjar plugin's java_runtimes
     ${driver}=    Get Driver Info
     ${homes}=    Get Installed Java Homes    ${driver}[Attributes]
     Should Not Be Empty    ${homes}
