@@ -21,7 +21,7 @@ ROBOT_COMMON := --outputdir $(RESULTS) --xunit xunit.xml --loglevel DEBUG:INFO
 # After the suites: nothing the run started may be left on the host.
 LEFTOVERS    := $(PYTHON) scripts/check-leftovers.py --baseline $(RESULTS)/leftovers-before.json
 PABOT_PROCESSES ?= 4
-LIBRARIES := NomadServer NomadJob LogVerifier Recovery ArtifactServer
+LIBRARIES := NomadServer NomadJob LogVerifier Recovery ArtifactServer Performance
 
 export NOMAD_BIN
 # pabot starts `robot` from PATH.
@@ -125,9 +125,20 @@ test-all: ## Unit tests, the install check, then the end-to-end suites; fails if
 		$(MAKE) --no-print-directory test-install || status=1; \
 		$(MAKE) --no-print-directory test-e2e || status=1; exit $$status
 
+BENCH_RESULTS := $(RESULTS)/bench
+BENCH_RUNS    ?= 20
+
 .PHONY: bench
-bench: setup ## Start latency of a JAR: direct java -jar vs Nomad raw_exec vs crunjar (median of 20)
-	$(PYTHON) bench/start_latency.py --runs 20
+bench: setup ## Performance suites, then start latency of java -jar, raw_exec, Nomad's java driver and crunjar, into results/bench/
+	@mkdir -p $(BENCH_RESULTS)
+	@status=0; \
+	$(VENV)/bin/robot --outputdir $(BENCH_RESULTS) --loglevel DEBUG:INFO $(ROBOT_OPTS) suites/performance || status=1; \
+	$(PYTHON) bench/start_latency.py --runs $(BENCH_RUNS) --metrics $(BENCH_RESULTS)/metrics.json || status=1; \
+	exit $$status
+
+.PHONY: bench-check
+bench-check: venv ## Fail when a median of the last `make bench` regressed beyond its tolerance in bench/baseline.json
+	$(PYTHON) bench/baseline.py check --metrics $(BENCH_RESULTS)/metrics.json --baseline bench/baseline.json
 
 .PHONY: lint
 lint: venv ## robocop, ruff, gofmt and go vet

@@ -1,15 +1,25 @@
-"""Start latency of a JAR: launch → JVM ``main`` entered, median of N runs, three ways.
+"""Start latency of a JAR: launch → JVM ``main`` entered, four ways side by side in one run.
 
 1. ``java -jar`` run directly: from just before the process is spawned.
 2. Through Nomad with the ``raw_exec`` driver (``java -jar`` as a plain process).
-3. Through Nomad with the ``crunjar`` driver (the JVM in a crun container).
+3. Through Nomad's built-in ``java`` driver (the JVM under Nomad's executor in a chroot).
+4. Through Nomad with the ``crunjar`` driver (the JVM in a crun container).
 
-For 2 and 3 the clock starts at the task's ``Task Setup`` event, the last step
-Nomad takes before handing the task to the driver, so both include the same
-Nomad work and differ by what the driver does. The JAR (``start-probe``) prints
-the wall-clock time at which ``main`` was entered. All three use the same JDK.
+For 2-4 the clock starts at the task's ``Task Setup`` event, the last step Nomad takes before
+preparing the task for its driver, so all three include the same Nomad work and differ by what
+happens after it: the java driver builds its chroot there, and gets the JAR as an artifact from a
+loopback HTTP server (its chroot sees only the task dir), which is what a java job pays. The time
+from the job's submission is shown too. The JAR (``start-probe``) prints the wall-clock time at
+which ``main`` was entered. All four use the same JDK, on one agent, with the runs of each way
+interleaved so that drift on the host spreads over all four alike; after each Nomad run its
+allocation is garbage-collected and its dir awaited gone, so no run pays for an earlier one.
 
-    .venv/bin/python bench/start_latency.py --runs 20
+Each way's samples go to the metrics file as ``start_latency_<way>`` (seconds), with the ratios of
+their medians (``start_latency_ratio_<a>_to_<b>``), in a run record of their own; a bar chart of the
+medians goes beside it (``plots/start-latency.png``). The run holds the measurement lock of the
+performance suites, so it never measures at the same time as they do.
+
+    .venv/bin/python bench/start_latency.py --runs 20 --metrics results/bench/metrics.json
 """
 
 from __future__ import annotations
@@ -19,84 +29,202 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "libraries"))
 
 from NomadJob import NomadJob
 from NomadServer import NomadServer
+from Performance import run_record
 
-from nomadtest import jobs
+from nomadtest import crashes, jobs, logs, measurelock, metrics, runroot, startup
+from nomadtest.delivery import JarDelivery
 from nomadtest.registry import REGISTRY
+from nomadtest.waiting import Deadline, Done, Pending, poll
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = ROOT / "jars" / "build" / "start-probe.jar"
-MARKER = "main-entered-epoch-us="
 JAVA_MAJOR = 17
 JAVA_HOME = Path("/usr/lib/jvm/java-17-openjdk-amd64")
+# How long the removal of one finished allocation may take.
+COLLECT_TIMEOUT = 120
+RAW_EXEC_HCL = 'plugin "raw_exec" {\n  config {\n    enabled = true\n  }\n}\n'
+# name in the metrics, label in the table
+WAYS = {
+    "direct": "java -jar (direct)",
+    "raw_exec": "nomad raw_exec",
+    "java_driver": "nomad java (built-in)",
+    "crunjar": "nomad crunjar",
+}
+RATIOS = [("crunjar", "direct"), ("crunjar", "raw_exec"), ("java_driver", "crunjar"), ("raw_exec", "direct")]
 
 
 def entered_at(stdout: str) -> float:
-    for line in stdout.splitlines():
-        if line.startswith(MARKER):
-            return int(line[len(MARKER) :]) / 1e6
-    raise RuntimeError(f"start-probe printed no {MARKER} line: {stdout!r}")
+    found = startup.marker_time(stdout)
+    if found is None:
+        raise RuntimeError(f"start-probe printed no {startup.START_PROBE_MARKER} line: {stdout!r}")
+    return found
 
 
-def direct_run() -> float:
+def direct_run() -> tuple[float, float]:
     started = time.time()
     result = subprocess.run([str(JAVA_HOME / "bin" / "java"), "-jar", str(PROBE)], capture_output=True, text=True)
-    return entered_at(result.stdout) - started
+    latency = entered_at(result.stdout) - started
+    return latency, latency
 
 
-def nomad_run(job_lib: NomadJob, driver: str) -> float:
-    if driver == "crunjar":
-        variables = {"jar_path": str(PROBE), "config": {"java_version": JAVA_MAJOR}}
-        job_id = job_lib.run_keyword("submit_job", ["java-batch"], variables)
-    else:
-        variables = {"command": str(JAVA_HOME / "bin" / "java"), "args": ["-jar", str(PROBE)], "memory": 256}
-        job_id = job_lib.run_keyword("submit_job", ["raw-exec"], variables)
-    job_lib.run_keyword("wait_for_job_to_complete_successfully", [job_id], {})
-    client = REGISTRY.client()
-    alloc = jobs.select_allocation(client, job_id)
-    task = jobs.resolve_task(alloc, None)
-    setup = next(e["Time"] for e in jobs.task_state(alloc, task)["Events"] if e["Type"] == "Task Setup") / 1e9
-    stdout = client.get(f"/v1/client/fs/logs/{alloc['ID']}", task=task, type="stdout", plain="true", origin="start")
-    job_lib.run_keyword("stop_job", [job_id], {})
-    return entered_at(stdout) - setup
+class NomadRuns:
+    """One agent with raw_exec enabled beside crunjar and Nomad's java driver."""
+
+    def __init__(self) -> None:
+        self.server = NomadServer(driver="crunjar")
+        self.jobs = NomadJob()
+        self.delivery = JarDelivery()
+
+    def start(self) -> None:
+        self.server.run_keyword("start_nomad_server", [], {"extra_hcl": RAW_EXEC_HCL})
+        for driver in ("raw_exec", "java"):
+            self.server.run_keyword("driver_should_be_healthy", [driver], {})
+
+    def stop(self) -> None:
+        try:
+            self.server.run_keyword("stop_all_nomad_servers", [], {})
+        finally:
+            self.delivery.close()
+
+    def collect(self, alloc_id: str) -> None:
+        """Garbage-collect the allocation and wait until its dir is gone, so every run starts alike.
+
+        The java driver's chroot hard-links the host's /usr, /lib, /etc... into the task dir; left to
+        Nomad's own garbage collection, the removal of earlier chroots overlaps later starts and makes
+        each slower than the one before.
+        """
+        problems = crashes.collect_garbage(REGISTRY.agents())
+        if problems:
+            raise RuntimeError("; ".join(problems))
+        alloc_dir = REGISTRY.find().data_dir / "alloc" / alloc_id
+        outcome = poll(
+            lambda: Pending(f"{alloc_dir} still exists") if alloc_dir.exists() else Done(),
+            Deadline(COLLECT_TIMEOUT),
+            interval=0.05,
+            longest_interval=0.5,
+        )
+        if isinstance(outcome, Pending):
+            raise RuntimeError(f"Allocation {alloc_id} was not removed within {COLLECT_TIMEOUT} s: {outcome.status}")
+
+    def run(self, way: str) -> tuple[float, float]:
+        """Seconds from Task Setup, and from submission, to main."""
+        if way == "crunjar":
+            variables = {"jar_path": str(PROBE), "config": {"java_version": JAVA_MAJOR}, "driver": "crunjar"}
+            job_id = self.jobs.run_keyword("submit_job", ["java-batch"], variables)
+        elif way == "java_driver":
+            variables = self.delivery.deliver({"jar_path": str(PROBE), "driver": "java"})
+            job_id = self.jobs.run_keyword("submit_job", ["java-batch"], variables)
+        else:
+            variables = {"command": str(JAVA_HOME / "bin" / "java"), "args": ["-jar", str(PROBE)], "memory": 256}
+            job_id = self.jobs.run_keyword("submit_job", ["raw-exec"], variables)
+        self.jobs.run_keyword("wait_for_job_to_complete_successfully", [job_id], {"timeout": 120})
+        client = REGISTRY.client()
+        alloc = jobs.select_allocation(client, job_id)
+        task = jobs.resolve_task(alloc, None)
+        setup = startup.event_time(jobs.task_state(alloc, task), "Task Setup")
+        submitted = startup.submit_time(jobs.get_job(client, job_id))
+        main = entered_at(logs.read_log(client, alloc["ID"], task, "stdout"))
+        self.jobs.run_keyword("stop_job", [job_id], {})
+        self.collect(alloc["ID"])
+        if setup is None:
+            raise RuntimeError(f"Job {job_id} has no Task Setup event.")
+        return main - setup, main - submitted
 
 
-def summary(name: str, samples: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    return f"{name:<22} median {statistics.median(ms):7.1f} ms   min {ms[0]:7.1f}   max {ms[-1]:7.1f}   n={len(ms)}"
+def interleaved(runs: int, warmup: int, measure: dict[str, Callable[[], tuple[float, float]]]) -> dict:
+    """``runs`` samples of each way, taking one of each in turn; ``warmup`` rounds are not kept."""
+    samples: dict[str, list[tuple[float, float]]] = {way: [] for way in measure}
+    for round_number in range(warmup + runs):
+        for way, run in measure.items():
+            sample = run()
+            if round_number >= warmup:
+                samples[way].append(sample)
+        done = round_number + 1 - warmup
+        if done > 0:
+            print(f"  round {done}/{runs} done", file=sys.stderr, flush=True)
+    return samples
+
+
+def table(samples: dict[str, list[tuple[float, float]]], runs: int) -> str:
+    medians = {way: statistics.median(s[0] for s in values) for way, values in samples.items()}
+    lines = [
+        f"Start latency of start-probe.jar to main, {runs} runs each, interleaved, one agent "
+        "(from Task Setup; java -jar from spawn)",
+        f"{'way':<24}{'median':>10}{'p90':>10}{'min':>10}{'max':>10}{'from submit':>13}{'x direct':>10}"
+        f"{'x crunjar':>11}",
+    ]
+    for way, values in samples.items():
+        ms = [value[0] * 1000 for value in values]
+        submit = statistics.median(value[1] for value in values) * 1000
+        lines.append(
+            f"{WAYS[way]:<24}{statistics.median(ms):>8.1f}ms{metrics.percentile(ms, 0.9):>8.1f}ms"
+            f"{min(ms):>8.1f}ms{max(ms):>8.1f}ms{submit:>11.1f}ms"
+            f"{medians[way] / medians['direct']:>9.2f}x{medians[way] / medians['crunjar']:>10.2f}x"
+        )
+    lines.append("")
+    for top, bottom in RATIOS:
+        lines.append(f"{WAYS[top]} / {WAYS[bottom]}: {medians[top] / medians[bottom]:.2f}x")
+    return "\n".join(lines)
+
+
+def record(path: Path, samples: dict[str, list[tuple[float, float]]]) -> None:
+    recorder = metrics.Recorder(lambda: path, lambda: {**run_record(), "driver": "bench: " + ", ".join(WAYS)})
+    for way, values in samples.items():
+        recorder.record(f"start_latency_{way}", [value[0] for value in values], "s", owner="bench/start_latency.py")
+    medians = {way: recorder.metrics[f"start_latency_{way}"].median for way in samples}
+    for top, bottom in RATIOS:
+        recorder.record(f"start_latency_ratio_{top}_to_{bottom}", medians[top] / medians[bottom], "x")
+    try:
+        from nomadtest import plots
+
+        chart = plots.plot_bars(
+            {WAYS[way]: median * 1000 for way, median in medians.items()},
+            path.parent / "plots" / "start-latency.png",
+            "Start latency to main (median)",
+            "ms",
+        )
+        print(f"Chart: {chart}")
+    except ImportError:
+        print("matplotlib is not installed: no chart.", file=sys.stderr)
+    print(f"Metrics: {path}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=1, help="rounds run first and not counted (default 1)")
+    parser.add_argument("--metrics", type=Path, default=ROOT / "results" / metrics.METRICS_FILE_NAME)
+    parser.add_argument("--lock-timeout", type=float, default=1200, help="seconds to wait for the measurement lock")
     args = parser.parse_args()
     if not PROBE.is_file():
         parser.error(f"{PROBE} is missing: run `make jars` first")
+    if args.runs < 1:
+        parser.error("--runs must be 1 or more")
 
-    results = {"java -jar (direct)": [direct_run() for _ in range(args.runs)]}
-    server = NomadServer()
-    job_lib = NomadJob()
-    server.run_keyword(
-        "start_nomad_server", [], {"extra_hcl": 'plugin "raw_exec" {\n  config {\n    enabled = true\n  }\n}\n'}
-    )
+    lock = measurelock.HostLock(runroot.run_root() / measurelock.LOCK_FILE_NAME)
+    lock.acquire(Deadline(args.lock_timeout), "bench/start_latency.py")
+    nomad = NomadRuns()
     try:
-        for driver in ("raw_exec", "crunjar"):
-            results[f"nomad {driver}"] = [nomad_run(job_lib, driver) for _ in range(args.runs)]
+        nomad.start()
+        ways = {
+            "direct": direct_run,
+            "raw_exec": lambda: nomad.run("raw_exec"),
+            "java_driver": lambda: nomad.run("java_driver"),
+            "crunjar": lambda: nomad.run("crunjar"),
+        }
+        samples = interleaved(args.runs, args.warmup, ways)
     finally:
-        server.run_keyword("stop_all_nomad_servers", [], {})
-
-    for name, samples in results.items():
-        print(summary(name, samples))
-    direct = statistics.median(results["java -jar (direct)"])
-    raw_exec = statistics.median(results["nomad raw_exec"])
-    crunjar = statistics.median(results["nomad crunjar"])
-    print(f"crunjar / direct java -jar: {crunjar / direct:.2f}x")
-    print(f"crunjar / raw_exec:         {crunjar / raw_exec:.2f}x")
+        nomad.stop()
+        lock.release()
+    print(table(samples, args.runs))
+    record(args.metrics, samples)
     return 0
 
 

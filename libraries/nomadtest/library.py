@@ -16,6 +16,7 @@ ASSERTION = "Assertion"
 QUERY = "Query"
 FORENSICS = "Forensics"
 CRASH = "Crash"
+PERFORMANCE = "Performance"
 
 
 class LibraryComponent:
