@@ -120,10 +120,11 @@ test-install: setup ## pip install . into a fresh venv, then a suite outside the
 	bash scripts/check-install.sh
 
 .PHONY: test-all
-test-all: ## Unit tests, the install check, then the end-to-end suites; fails if any fails
+test-all: ## Unit tests, the install check, the end-to-end suites, then the external-cluster run; fails if any fails
 	@status=0; $(MAKE) --no-print-directory test-unit || status=1; \
 		$(MAKE) --no-print-directory test-install || status=1; \
-		$(MAKE) --no-print-directory test-e2e || status=1; exit $$status
+		$(MAKE) --no-print-directory test-e2e || status=1; \
+		$(MAKE) --no-print-directory test-external || status=1; exit $$status
 
 BENCH_RESULTS := $(RESULTS)/bench
 BENCH_RUNS    ?= 20
@@ -134,6 +135,23 @@ bench: setup ## Performance suites, then start latency of java -jar, raw_exec, N
 	@status=0; \
 	$(VENV)/bin/robot --outputdir $(BENCH_RESULTS) --loglevel DEBUG:INFO $(ROBOT_OPTS) suites/performance || status=1; \
 	$(PYTHON) bench/start_latency.py --runs $(BENCH_RUNS) --metrics $(BENCH_RESULTS)/metrics.json || status=1; \
+.PHONY: test-external
+EXTERNAL_CLUSTER := $(RESULTS)/external-cluster
+EXTERNAL_SUITES  := $(CONFORMANCE_SUITES) --suite Suites.External
+test-external: setup ## An ACL cluster started out of band; the driver-agnostic suites attach to it by NOMAD_ADDR/NOMAD_TOKEN
+	@$(PYTHON) scripts/check-leftovers.py --save --baseline $(RESULTS)/leftovers-before-external.json
+	@rm -rf $(EXTERNAL_CLUSTER)
+	@status=0; \
+	if $(PYTHON) scripts/external-cluster.py start $(EXTERNAL_CLUSTER); then \
+		(. $(EXTERNAL_CLUSTER)/env && $(VENV)/bin/robot $(ROBOT_COMMON) --outputdir $(RESULTS)/external \
+			--metadata "Cluster:external, ACLs on (scripts/external-cluster.py)" $(EXTERNAL_SUITES) $(ROBOT_OPTS) suites/) \
+			|| status=1; \
+		$(PYTHON) scripts/external-cluster.py check $(EXTERNAL_CLUSTER) || status=1; \
+	else status=1; fi; \
+	$(PYTHON) scripts/external-cluster.py stop $(EXTERNAL_CLUSTER) || status=1; \
+	$(PYTHON) scripts/check-leftovers.py --baseline $(RESULTS)/leftovers-before-external.json || status=1; \
+	exit $$status
+
 	exit $$status
 
 .PHONY: bench-check

@@ -85,3 +85,15 @@ def test_token_and_body_are_sent(nomad):
 def test_an_agent_that_does_not_answer_raises_the_transport_error():
     with pytest.raises(requests.ConnectionError):
         NomadClient("http://127.0.0.1:9", timeout=2).get("/v1/status/leader")
+
+
+def test_a_namespaced_client_asks_in_its_namespace_unless_told_otherwise(nomad):
+    client = NomadClient(nomad, namespace="e2e-1")
+    client.get("/v1/jobs")
+    client.get("/v1/allocations", namespace="*")
+    client.get("/v1/status/leader")
+    assert [path for _, path, _ in FakeNomadAPI.seen] == [
+        "/v1/jobs?namespace=e2e-1",
+        "/v1/allocations?namespace=%2A",
+        "/v1/status/leader",
+    ]

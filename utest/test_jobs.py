@@ -14,7 +14,10 @@ class RecordingClient:
 
     address = "http://127.0.0.1:4646"
 
-    def __init__(self, reply=None, error: NomadAPIError | None = None, gets: dict | None = None) -> None:
+    def __init__(
+        self, reply=None, error: NomadAPIError | None = None, gets: dict | None = None, namespace: str | None = None
+    ) -> None:
+        self.namespace = namespace
         self.reply = reply
         self.error = error
         self.gets = gets or {}
@@ -186,6 +189,21 @@ def test_register_job_reports_nomads_rejection():
     with pytest.raises(jobs.JobError, match="Nomad rejected job 'x': 1 error occurred:\n\t\\* Task group g"):
         jobs.register_job(client, {"ID": "x"})
     assert client.sent == [("/v1/jobs", {"Job": {"ID": "x"}})]
+
+
+def test_register_job_puts_the_job_in_the_clients_namespace():
+    client = RecordingClient(reply={"EvalID": "e"}, namespace="e2e-1")
+    jobs.register_job(client, {"ID": "x", "Namespace": "default"})
+    jobs.register_job(client, {"ID": "y", "Namespace": "chosen"})
+    assert [body["Job"]["Namespace"] for _, body in client.sent] == ["e2e-1", "chosen"]
+    assert jobs.namespace_of(client) == "e2e-1"
+    assert jobs.namespace_of(RecordingClient()) == "default"
+
+
+def test_register_job_explains_a_permission_denial():
+    client = RecordingClient(error=NomadAPIError("PUT", "/v1/jobs", 403, "Permission denied"), namespace="e2e-1")
+    with pytest.raises(jobs.JobError, match=r"Permission denied: .* register job 'x' in namespace 'e2e-1'.*submit-job"):
+        jobs.register_job(client, {"ID": "x"})
 
 
 # -- allocations and tasks ------------------------------------------------------------------------

@@ -93,7 +93,8 @@ class Submission(LibraryComponent):
     ) -> list[str]:
         """Stops (and purges unless ``purge=False``) every job of the agent's cluster, whoever submitted it.
 
-        Jobs of the default namespace are stopped: the one the framework's templates use.
+        Jobs of the agent's namespace are stopped: ``default``, the one the framework's templates use,
+        or the test namespace of an external cluster.
         Without ``purge``, jobs already stopped are left alone.
 
         Waits until their tasks have stopped and returns the job ids. Meant for suite
@@ -113,8 +114,9 @@ class Submission(LibraryComponent):
     @staticmethod
     def _stop(job_ids: list[str], purge: bool, timeout: timedelta, agent: str | None) -> None:
         deadline = Deadline(timeout)
-        keys = [("default", job_id) for job_id in job_ids]
-        pending = jobs.stop_jobs(REGISTRY.client(agent), keys, purge, deadline)
+        client = REGISTRY.client(agent)
+        keys = [(jobs.namespace_of(client), job_id) for job_id in job_ids]
+        pending = jobs.stop_jobs(client, keys, purge, deadline)
         if pending:
             raise AssertionError(
                 f"Allocations still running {deadline} after the job(s) were stopped: {', '.join(pending)}."

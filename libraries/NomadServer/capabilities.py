@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
@@ -51,5 +53,12 @@ class Capabilities(LibraryComponent):
             builtin.get_variable_value("@{TEST TAGS}") or []
         )
         lacking = profile.lacks(tags)
+        if profiles.LOCAL_AGENTS in lacking:
+            builtin.skip(
+                f"Needs agents this run starts on this host, but the run is attached to the external cluster "
+                f"at NOMAD_ADDR={os.environ['NOMAD_ADDR']}."
+            )
+        if profiles.EXTERNAL_CLUSTER in lacking:
+            builtin.skip("Needs an external cluster (NOMAD_ADDR): `make test-external` starts one and runs this.")
         if lacking:
             builtin.skip(f"Driver '{profile.name}' does not claim {', '.join(lacking)} (profile: {profile.source}).")

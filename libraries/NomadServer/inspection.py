@@ -25,6 +25,16 @@ class Inspection(LibraryComponent):
         return REGISTRY.find(agent).address
 
     @keyword(tags=[QUERY])
+    def get_nomad_namespace(self, agent: str | None = None) -> str:
+        """Returns the namespace the agent's jobs run in: ``default`` for an agent this run started,
+        the test namespace of an attachment to an external cluster (see `Start Nomad Server`).
+
+        Example:
+        | ${namespace} = | `Get Nomad Namespace` |
+        """
+        return REGISTRY.find(agent).namespace or "default"
+
+    @keyword(tags=[QUERY])
     def get_nomad_binary(self) -> str:
         """Returns the path of the Nomad binary agents run (``NOMAD_BIN`` or the library's ``nomad_bin``).
 
@@ -106,7 +116,7 @@ class Inspection(LibraryComponent):
         target = REGISTRY.find(agent)
         if not target.is_client:
             raise AssertionError(f"Nomad agent '{target.name}' runs no client, so it has no node.")
-        return target.name
+        return target.node
 
     @keyword(tags=[QUERY])
     def get_driver_info(self, driver: str | None = None, agent: str | None = None) -> dict[str, Any]:

@@ -41,6 +41,8 @@ class Lifecycle(LibraryComponent):
         config: dict[str, Any] | None = None,
         ports: dict[str, int] | None = None,
         wait_for_driver: bool = True,
+        token: str | None = None,
+        namespace: str | None = None,
         **overrides: Any,
     ) -> str:
         """Starts one ``nomad agent``, by default a server and client in one process, and waits until it is ready.
@@ -73,6 +75,16 @@ class Lifecycle(LibraryComponent):
         Fails at once when the driver's plugin was not loaded (the node registered without
         it), quoting Nomad's warnings. An agent that fails to start is removed at once.
 
+        With ``NOMAD_ADDR`` set (and ``NOMAD_TOKEN``, ``NOMAD_CACERT``... as the Nomad CLI reads
+        them), nothing is started: the keyword attaches to that cluster, creates a namespace for
+        the jobs of this attachment and waits for a leader and a ready node with the driver
+        healthy. Stopping it purges the namespace's jobs and deletes the namespace; a later run
+        on this host deletes what a killed run left. ``token`` uses another ACL token than
+        ``NOMAD_TOKEN``; ``namespace`` uses an existing namespace (its jobs are left alone) instead
+        of creating one. Arguments that configure an agent (``plugin_config``, ``ports``,
+        ``servers``, ``config``...) cannot apply to a cluster already running and fail; tests
+        that need them are tagged ``needs:local-agents`` and skipped in that mode.
+
         The agent belongs to the running test, or to the suite when started in a suite
         setup, and is stopped when its owner ends even if no teardown stops it.
         Returns the agent name, which other keywords accept as ``agent``. When the suite imports
@@ -93,6 +105,29 @@ class Lifecycle(LibraryComponent):
         manager.prepare()
         name = name or manager.new_name("nomad")
         manager.check_free_name(name)
+        if manager.external is not None:
+            local_only = {
+                "server": not server,
+                "client": not client,
+                "servers": servers,
+                "plugin_config": plugin_config,
+                "extra_hcl": extra_hcl,
+                "config": config,
+                "ports": ports,
+                "wait_for_driver": not wait_for_driver,
+                **overrides,
+            }
+            given = sorted(argument for argument, value in local_only.items() if value)
+            if given:
+                raise ValueError(
+                    f"Cannot apply {', '.join(given)} to the external cluster at {manager.external.address} "
+                    "(NOMAD_ADDR): they configure an agent this run starts. Tag the test needs:local-agents."
+                )
+            agent = manager.attach(name, current_owner(), token, namespace, deadline)
+            sessions.open_for(agent)
+            return agent.name
+        if token is not None or namespace is not None:
+            raise ValueError("token and namespace apply to an external cluster: set NOMAD_ADDR to attach to one.")
         joined = [REGISTRY.find(entry) for entry in servers or [] if ":" not in entry]
         addresses = [entry for entry in servers or [] if ":" in entry]
         settings = agentlib.AgentSettings(name=name, server=server, client=client, driver=manager.driver)

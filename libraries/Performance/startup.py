@@ -165,7 +165,9 @@ class Startup(LibraryComponent):
             durations.append(end - at)
             first = at if first is None else min(first, at)
             last = end if last is None else max(last, end)
-        pending = jobs.stop_jobs(client, [("default", job_id) for job_id in submitted], True, Deadline(timeout))
+        pending = jobs.stop_jobs(
+            client, [(jobs.namespace_of(client), job_id) for job_id in submitted], True, Deadline(timeout)
+        )
         if pending:
             raise AssertionError(
                 f"Allocations still running {Deadline(timeout)} after the jobs were stopped: {pending}"

@@ -95,7 +95,14 @@ class Leaks(LibraryComponent):
 
 
 def _agents(name: str | None) -> list[Agent]:
-    return [REGISTRY.find(name)] if name else REGISTRY.agents()
+    targets = [REGISTRY.find(name)] if name else REGISTRY.agents()
+    attached = [target.name for target in targets if target.attached is not None]
+    if attached:
+        logger.info(
+            f"Not looked at: {', '.join(attached)}, an external cluster whose hosts are not this run's to inspect "
+            "(host checks run in tests tagged needs:local-agents)."
+        )
+    return [target for target in targets if target.attached is None]
 
 
 def _agent_pids() -> dict[str, int | None]:

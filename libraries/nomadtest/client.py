@@ -52,13 +52,53 @@ class _PathRequester(Requester):
         return "/".join(arg for arg in args if arg).lstrip("/")
 
 
-class NomadClient:
-    """A thin client of one Nomad agent's HTTP API; ``token`` is sent as ``X-Nomad-Token``."""
+@dataclass(frozen=True)
+class TLS:
+    """How to reach an HTTPS agent, as the Nomad CLI's ``NOMAD_CACERT`` and friends say."""
 
-    def __init__(self, address: str, timeout: float = DEFAULT_REQUEST_TIMEOUT, token: str | None = None) -> None:
+    ca_cert: str = ""
+    client_cert: str = ""
+    client_key: str = ""
+    skip_verify: bool = False
+
+    @property
+    def verify(self) -> bool | str:
+        return False if self.skip_verify else (self.ca_cert or True)
+
+    @property
+    def cert(self) -> tuple[str, str] | tuple[()]:
+        return (self.client_cert, self.client_key) if self.client_cert and self.client_key else ()
+
+
+class NomadClient:
+    """A thin client of one Nomad agent's HTTP API; ``token`` is sent as ``X-Nomad-Token``.
+
+    With ``namespace``, job, allocation and client requests that name no namespace of their own
+    are made in it (python-nomad adds the parameter).
+    """
+
+    def __init__(
+        self,
+        address: str,
+        timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        token: str | None = None,
+        namespace: str | None = None,
+        tls: TLS | None = None,
+        region: str | None = None,
+    ) -> None:
         self.address = address.rstrip("/")
         self.timeout = timeout
-        self._requester = _PathRequester(address=self.address, token=token, timeout=timeout)
+        self.namespace = namespace or None
+        tls = tls or TLS()
+        self._requester = _PathRequester(
+            address=self.address,
+            token=token,
+            timeout=timeout,
+            namespace=self.namespace,
+            verify=tls.verify,
+            cert=tls.cert,
+            region=region or None,
+        )
 
     def __repr__(self) -> str:
         return f"NomadClient({self.address!r})"

@@ -25,7 +25,7 @@ import requests
 from robot.api import logger
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
-from . import agentlog, failures, jobs, nodes, processes, profiles, runroot, sessions, sweep
+from . import agentlog, external, failures, jobs, nodes, processes, profiles, runroot, sessions, sweep
 from . import agents as agentlib
 from . import ports as portlib
 from .client import NomadAPIError
@@ -73,6 +73,10 @@ class AgentManager:
         self._recent_ports: deque[int] = deque(maxlen=300)
         self._crun_paths: dict[str, str | None] = {}
         self.log_copies: dict[str, Path] = {}
+        # NOMAD_ADDR names a cluster to attach to instead of starting agents.
+        self.external = external.ClusterAccess.from_environment()
+        # Test namespaces this run created, by the uid of the attachment that owns each.
+        self._created_namespaces: dict[str, str] = {}
 
     # -- where things are -------------------------------------------------
 
@@ -153,13 +157,81 @@ class AgentManager:
         self._prepared = True
         for line in sweep.sweep(self.run_root):
             logger.info(f"Swept leftovers of an earlier run: {line}")
+        if self.external is not None:
+            for line in external.sweep_namespaces(self.external, Deadline(60)):
+                logger.info(f"Swept leftovers of an earlier run: {line}")
         profile = profiles.active()
         claims = ", ".join(sorted(profile.capabilities)) or "none"
+        where = (
+            f"external cluster at {self.external.address} (NOMAD_ADDR), jobs in a test namespace of their own"
+            if self.external is not None
+            else "agents started by this run on this host"
+        )
         with contextlib.suppress(RobotNotRunningError):
-            BuiltIn().set_suite_metadata(
+            builtin = BuiltIn()
+            builtin.set_suite_metadata(
                 "Driver under test",
                 f"{profile.name}: JARs by {profile.jar_delivery}, capabilities {claims} ({profile.source})",
                 top=True,
+            )
+            builtin.set_suite_metadata("Cluster under test", where, top=True)
+
+    def attach(self, name: str, owner: str, token: str | None, namespace: str | None, deadline: Deadline) -> Agent:
+        """An attachment to the external cluster, in ``namespace`` or in a new one deleted when it stops."""
+        access = self.external
+        uid = f"{os.getpid()}-{secrets.token_hex(3)}"
+        created = not namespace
+        namespace = namespace or external.namespace_name(uid)
+        if created:
+            external.create_namespace(access, namespace)
+            self._created_namespaces[uid] = namespace
+        agent = Agent(
+            name=name,
+            role="server+client",
+            http_port=0,
+            rpc_port=0,
+            serf_port=0,
+            run_dir=self.worker_dir / name,
+            config_path=self.worker_dir / name / "agent.hcl",
+            log_path=self.worker_dir / name / "agent.log",
+            process=None,
+            driver=self.driver,
+            owner=owner,
+            cluster=name,
+            uid=uid,
+            token=access.token if token is None else token,
+            attached=access,
+            namespace=namespace,
+        )
+        try:
+            usable = external.wait_until_usable(access, agent.client, self.driver, deadline)
+        except AssertionError:
+            self._detach(agent)
+            raise
+        # Node keywords (Get Nomad Node, Get Driver Info...) of an attachment look at one usable node.
+        agent.node_name = usable[0]
+        REGISTRY.add(agent)
+        logger.info(
+            f"Attached '{name}' to the Nomad cluster at {access.address}, namespace '{namespace}'"
+            f"{' (created for this run)' if created else ''}; nodes with driver '{self.driver}': {', '.join(usable)}."
+        )
+        return agent
+
+    def _detach(self, agent: Agent, timeout: float = 30) -> list[str]:
+        problems = []
+        if self._created_namespaces.pop(agent.uid, None):
+            problems = external.delete_namespace(agent.attached, agent.namespace, Deadline(timeout))
+        agent.client.close()
+        REGISTRY.remove(agent)
+        return problems
+
+    @staticmethod
+    def require_local(agent: Agent, doing: str) -> None:
+        """Fail clearly when a keyword needs an agent process this run started."""
+        if agent.attached is not None:
+            raise AssertionError(
+                f"Cannot {doing} '{agent.name}': it is the external cluster at {agent.address} (NOMAD_ADDR), not "
+                "an agent this run started. Tests that need local agents are tagged needs:local-agents and skipped."
             )
 
     def check_nomad_binary(self) -> str:
@@ -215,6 +287,11 @@ class AgentManager:
         deadline: Deadline,
     ) -> Agent:
         """Write the configuration, start the process and wait until its API answers."""
+        if self.external is not None:
+            raise AgentStartError(
+                f"Cannot start agent '{settings.name}': this run is attached to the external cluster at "
+                f"{self.external.address} (NOMAD_ADDR). Tests that start agents are tagged needs:local-agents."
+            )
         self.check_nomad_binary()
         run_dir = self.worker_dir / settings.name
         if run_dir.exists():
@@ -268,6 +345,7 @@ class AgentManager:
 
     def start_process(self, agent: Agent) -> float:
         """Start (or start again) the agent's process; returns the time it was started."""
+        self.require_local(agent, "start")
         if agent.log_path.exists():
             with open(agent.log_path, "a") as log:
                 log.write(f"\n{agentlog.RESTART_MARKER} at {time.strftime('%H:%M:%S')}\n")
@@ -308,6 +386,7 @@ class AgentManager:
         agentlib.wait_until_listening(agent, Deadline(30))
 
     def kill(self, agent: Agent) -> None:
+        self.require_local(agent, "kill")
         agent.record_disruption("agent SIGKILL", agent.pid)
         agent.process.kill()
         agent.process.wait()
@@ -325,6 +404,7 @@ class AgentManager:
 
     def stop_process(self, agent: Agent, grace: float) -> None:
         """SIGINT the agent alone (not its tasks or plugins' detached children), SIGKILL after ``grace``."""
+        self.require_local(agent, "stop the process of")
         if agent.process is None or agent.process.poll() is not None:
             return
         agent.process.send_signal(signal.SIGINT)
@@ -342,6 +422,9 @@ class AgentManager:
     def stop(self, stopping: list[Agent], grace: float, timeout: float) -> list[str]:
         """Stop ``stopping``: purge jobs where a whole cluster goes, then clients, then servers."""
         problems: list[str] = []
+        for agent in [agent for agent in stopping if agent.attached is not None]:
+            problems += [f"{agent.name}: {problem}" for problem in self._detach(agent, timeout)]
+        stopping = [agent for agent in stopping if agent.attached is None]
         names = {agent.name for agent in stopping}
         for cluster in dict.fromkeys(agent.cluster for agent in stopping):
             members = [agent for agent in REGISTRY.agents() if agent.cluster == cluster]
@@ -435,7 +518,12 @@ class AgentManager:
         return [agent.name for agent in left], self.stop(left, grace=10, timeout=30)
 
     def save_state(self) -> None:
-        records = [sweep.AgentRecord.of(agent, self._crun_paths.get(agent.name)) for agent in REGISTRY.agents()]
+        # An attachment leaves no record here: its namespace's meta is its record (external.sweep_namespaces).
+        records = [
+            sweep.AgentRecord.of(agent, self._crun_paths.get(agent.name))
+            for agent in REGISTRY.agents()
+            if agent.attached is None
+        ]
         try:
             self.state.write(records)
         except OSError as error:
@@ -447,6 +535,13 @@ class AgentManager:
     def log_forensics(self, targets: list[Agent], lines: int = 50, level: str = "INFO") -> None:
         """The tail of each agent's log in log.html, with a link to a full copy kept in the results."""
         for target in targets:
+            if target.attached is not None:
+                logger.write(
+                    f"'{target.name}' is the external cluster at {target.address}, namespace '{target.namespace}': "
+                    "its agents' logs are on its own hosts.",
+                    level=level,
+                )
+                continue
             copy = self.log_copy_path(target)
             try:
                 copy.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,14 @@ from typing import Any
 ENVIRONMENT_VARIABLE = "NOMAD_DRIVER_PROFILE"
 NEEDS_TAG_PREFIX = "needs:"
 JAR_DELIVERIES = ("host_path", "artifact")
+# Not a driver's claims but the run's: its agents are processes on this host (crash injection, agent
+# logs and host leak checks need that), or it is attached to an external cluster named by NOMAD_ADDR.
+LOCAL_AGENTS = "local-agents"
+EXTERNAL_CLUSTER = "external-cluster"
+
+
+def run_capabilities() -> frozenset[str]:
+    return frozenset({EXTERNAL_CLUSTER if os.environ.get("NOMAD_ADDR", "").strip() else LOCAL_AGENTS})
 
 
 def _profiles_dir() -> Path:
@@ -43,7 +51,8 @@ class DriverProfile:
     def lacks(self, tags: list[str]) -> list[str]:
         """The capabilities ``needs:`` tags ask for that this driver does not claim."""
         wanted = [tag[len(NEEDS_TAG_PREFIX) :] for tag in tags if tag.startswith(NEEDS_TAG_PREFIX)]
-        return [capability for capability in wanted if capability not in self.capabilities]
+        have = self.capabilities | run_capabilities()
+        return [capability for capability in wanted if capability not in have]
 
 
 def load(driver: str, path: str | Path | None = None) -> DriverProfile:

@@ -12,8 +12,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .client import NomadClient
+
+if TYPE_CHECKING:
+    from .external import ClusterAccess
 
 
 @dataclass
@@ -56,16 +60,29 @@ class Agent:
     uid: str = ""
     # The ACL token API calls carry (empty: ACLs are off).
     token: str = ""
+    # Set for an attachment to a cluster this run did not start (NOMAD_ADDR): no process, no files,
+    # jobs in a namespace of their own.
+    attached: ClusterAccess | None = None
+    namespace: str = ""
+    # The node of the agent's client, when it is not named after the agent (an attachment's).
+    node_name: str = ""
     client: NomadClient = field(init=False)
     # Crashes inflicted by tests, oldest first (see Disruption).
     disruptions: list[Disruption] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
-        self.client = NomadClient(self.address, token=self.token or None)
+        if self.attached is not None:
+            self.client = self.attached.client(token=self.token, namespace=self.namespace)
+        else:
+            self.client = NomadClient(self.address, token=self.token or None)
 
     @property
     def address(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+        return self.attached.address if self.attached is not None else f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def node(self) -> str:
+        return self.node_name or self.name
 
     @property
     def pid(self) -> int | None:
@@ -85,6 +102,8 @@ class Agent:
 
     @property
     def is_running(self) -> bool:
+        if self.attached is not None:
+            return True
         return self.process is not None and self.process.poll() is None
 
     def record_disruption(self, what: str, pid: int | None = None) -> Disruption:

@@ -23,13 +23,19 @@ def _requests_library():
 
 
 def open_for(agent: Agent) -> None:
-    """Sessions ``<agent name>`` and ``nomad`` with the agent's base URL and token."""
+    """Sessions ``<agent name>`` and ``nomad`` with the agent's base URL, token and namespace."""
     library = _requests_library()
     if library is None:
         return
     headers = {"X-Nomad-Token": agent.token} if agent.token else {}
+    verify = agent.attached.tls.verify if agent.attached is not None else False
     for alias in (agent.name, CURRENT):
-        library.create_session(alias, agent.address, headers=headers, timeout=SESSION_TIMEOUT, max_retries=0)
+        session = library.create_session(
+            alias, agent.address, headers=headers, timeout=SESSION_TIMEOUT, max_retries=0, verify=verify
+        )
+        if agent.namespace:
+            # Raw calls of an attachment to an external cluster see its test namespace, as the keywords do.
+            session.params = {"namespace": agent.namespace}
 
 
 def point_current_at_latest() -> None:

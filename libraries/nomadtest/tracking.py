@@ -66,7 +66,12 @@ class JobTracker:
             if job.agent not in REGISTRY.agents() or not job.agent.is_running:
                 continue  # the agent is gone and its jobs with it
             try:
-                pending = jobs.stop_jobs(job.agent.client, [("default", job.job_id)], True, Deadline(CLEANUP_TIMEOUT))
+                pending = jobs.stop_jobs(
+                    job.agent.client,
+                    [(jobs.namespace_of(job.agent.client), job.job_id)],
+                    True,
+                    Deadline(CLEANUP_TIMEOUT),
+                )
             except (NomadAPIError, requests.RequestException) as error:
                 problems.append(f"job '{job.job_id}' could not be stopped: {error}")
                 continue

@@ -11,7 +11,7 @@ Resource            ../../resources/common.resource
 
 Test Teardown       Stop Test Agents
 
-Test Tags           story:agent-lifecycle    area:agents
+Test Tags           story:agent-lifecycle    area:agents    needs:local-agents
 
 
 *** Test Cases ***

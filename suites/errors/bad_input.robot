@@ -11,7 +11,7 @@ Library             NomadServer    nomad_bin=/bin/true    AS    NotNomad
 Suite Setup         Prepare Bad Inputs
 Suite Teardown      Clean Up Bad Inputs
 
-Test Tags           area:errors    story:bad-input
+Test Tags           area:errors    story:bad-input    needs:local-agents
 
 
 *** Variables ***
@@ -106,6 +106,7 @@ Prepare Bad Inputs
     [Documentation]    The shared agent, and a plugin dir holding the driver without its execute bit. The
     ...    libraries imported under other names are used only by their full names.
     Set Library Search Order    NomadServer
+    Skip If Driver Lacks A Needed Capability    local-agents
     Start Shared Nomad Agent
     Create Directory    ${NOEXEC_PLUGINS}
     Copy File    ${CURDIR}/../../bin/plugins/nomad-driver-crunjar    ${NOEXEC_PLUGINS}/

@@ -6,7 +6,7 @@ Library             OperatingSystem
 Library             Process
 Resource            ../../resources/common.resource
 
-Test Tags           story:isolation    area:agents
+Test Tags           story:isolation    area:agents    needs:local-agents
 
 
 *** Test Cases ***

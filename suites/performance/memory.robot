@@ -8,7 +8,7 @@ Resource            ../../resources/performance.resource
 Suite Setup         Start Measured Nomad Agent
 Suite Teardown      Finish Measured Suite
 
-Test Tags           area:performance    story:performance
+Test Tags           area:performance    story:performance    needs:local-agents
 
 
 *** Test Cases ***

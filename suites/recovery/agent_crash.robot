@@ -9,7 +9,7 @@ Suite Setup         Start Recovery Agents
 Suite Teardown      Stop Recovery Agents After Leak Check
 Test Teardown       Recover After Test
 
-Test Tags           story:recovery    area:recovery
+Test Tags           story:recovery    area:recovery    needs:local-agents
 
 
 *** Variables ***

@@ -5,7 +5,7 @@ Documentation       Story: leak detection. The teardown every recovery suite end
 Library             OperatingSystem
 Resource            ../../resources/recovery.resource
 
-Test Tags           story:recovery    area:recovery
+Test Tags           story:recovery    area:recovery    needs:local-agents
 
 
 *** Test Cases ***

@@ -37,6 +37,7 @@ Slow Server Beyond The Artifact Timeout Fails The Download
     [Documentation]    With the client's ``http_read_timeout`` at 2 s and a server answering after 6 s,
     ...    the download is cut at the timeout, the task fails with a Failed Artifact Download event
     ...    naming the URL and the deadline, and the JVM never starts.
+    [Tags]    needs:local-agents
     ${agent}=    Start Nomad Server    name=short-timeout
     ...    config=${{ {"client": {"artifact": {"http_read_timeout": "${READ_TIMEOUT}"}}} }}
     Set Artifact Fault    slow.jar    delay=${SLOW_ANSWER}

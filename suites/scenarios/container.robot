@@ -30,7 +30,7 @@ JVM Is Process 1 Of Its Own Pid Namespace
 Container Cgroup Lies Below The Agent's Cgroup Parent
     [Documentation]    The JVM's cgroup is the task's container cgroup under the cgroup parent this agent
     ...    gave the driver, so limits and accounting apply to it alone.
-    [Tags]    needs:crunjar-diagnostics
+    [Tags]    needs:crunjar-diagnostics    needs:local-agents
     ${info}=    Get Nomad Agent Info
     ${alloc}=    Get Allocation    ${PROBE_JOB}
     Should Contain    ${PROBE}[cgroup]    /${info}[cgroup_parent]/crunjar-${alloc}[ID]-app

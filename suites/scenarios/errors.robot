@@ -60,6 +60,7 @@ Job Asking For A Java Version Not Installed Lists The Installed Ones
 Agent Without A Working JDK Reports The Driver Unhealthy
     [Documentation]    When the only Java runtime configured has no ``bin/java``, the driver is
     ...    unhealthy and says what it searched and why it found nothing.
+    [Tags]    needs:local-agents
     ${not_a_jdk}=    Evaluate    tempfile.mkdtemp(prefix="no-jdk-")    modules=tempfile
     ${agent}=    Start Nomad Server    name=no-jdk    plugin_config=${{ {"java_runtimes": [$not_a_jdk]} }}
     ...    wait_for_driver=${False}
@@ -71,6 +72,7 @@ Agent Without A Working JDK Reports The Driver Unhealthy
 Agent Waiting For An Unhealthy Driver Fails With Its Health Description
     [Documentation]    Waiting for a healthy driver that stays unhealthy fails within the timeout, naming
     ...    the driver's health description, and the agent that never got ready is removed at once.
+    [Tags]    needs:local-agents
     ${not_a_jdk}=    Evaluate    tempfile.mkdtemp(prefix="no-jdk-")    modules=tempfile
     ${message}=    Run Keyword And Expect Error    *
     ...    Start Nomad Server    name=no-jdk-wait    timeout=5s    plugin_config=${{ {"java_runtimes": [$not_a_jdk]} }}
@@ -82,6 +84,7 @@ Agent Waiting For An Unhealthy Driver Fails With Its Health Description
 Broken JDK Is Reported With Its Own Error
     [Documentation]    A JDK whose ``java`` fails is named with its error in the driver's health (the
     ...    working JDK keeps the driver healthy), and a task pinned to it fails with that error.
+    [Tags]    needs:local-agents
     ${fake}=    Create Fake JDK    Error: could not find libjvm.so
     ${good}=    Get Default Java Home
     ${agent}=    Start Nomad Server    name=broken-jdk    plugin_config=${{ {"java_runtimes": [$fake, $good]} }}
@@ -97,6 +100,7 @@ Broken JDK Is Reported With Its Own Error
 Container Creation Failure Surfaces Crun's Message
     [Documentation]    A capability crun does not know, allowed by the plugin configuration and added by
     ...    the job, makes ``crun create`` fail; the task fails with crun's own words, once.
+    [Tags]    needs:local-agents
     VAR    @{caps}=    CAP_CHOWN    CAP_BOGUS
     ${agent}=    Start Nomad Server    name=bogus-cap    plugin_config=${{ {"allow_caps": $caps} }}
     ${job}=    Submit Job    java-batch    jar_path=${JARS}/hello.jar    config=${{ {"cap_add": ["bogus"]} }}

@@ -23,7 +23,7 @@ ${LINES_PER_JOB}        4000
 Stopped Job Leaves No Container Or JVM
     [Documentation]    Stopping a running service job ends it as dead, not failed; its JVM exits and
     ...    its crun container is gone from the driver's crun root.
-    [Tags]    story:stop    needs:crunjar-diagnostics
+    [Tags]    story:stop    needs:crunjar-diagnostics    needs:local-agents
     ${job}=    Submit Job    java-service    jar_path=${JARS}/long-runner.jar
     Wait Until Task Log Contains    ${job}    heartbeat 2
     ${pid}=    Get Task Process Id    ${job}
