@@ -12,7 +12,7 @@ from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 from robot.libraries.Process import Process as ProcessLibrary
 
-from nomadtest import leaks, processes, runroot, sweep
+from nomadtest import external, leaks, processes, runroot, sweep
 from nomadtest.library import ASSERTION, LIFECYCLE, LibraryComponent
 from nomadtest.ports import busy_ports
 from nomadtest.waiting import Deadline
@@ -107,7 +107,9 @@ class RunRoots(LibraryComponent):
 
     @keyword(tags=[LIFECYCLE])
     def sweep_dead_runs(self, run_root: str) -> list[str]:
-        """Cleans up after robot processes that died under ``run_root`` (their state files name them).
+        """Cleans up after robot processes that died under ``run_root`` (their state files name them)
+        and, attached to an external cluster (``NOMAD_ADDR``), after those of this host that left test
+        namespaces there: their jobs are purged and the namespaces deleted.
 
         Returns what was swept. ``Start Nomad Server`` does this by itself for its own run root.
 
@@ -115,6 +117,9 @@ class RunRoots(LibraryComponent):
         | ${swept} = | `Sweep Dead Runs` | ${run_root} |
         """
         swept = sweep.sweep(Path(run_root))
+        access = external.ClusterAccess.from_environment()
+        if access is not None:
+            swept += external.sweep_namespaces(access, Deadline(60))
         logger.info("Swept:\n" + ("\n".join(swept) or "(nothing)"))
         return swept
 

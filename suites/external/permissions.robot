@@ -4,17 +4,11 @@ Documentation       Story: suites attached to an external cluster with ACLs (``m
 ...                 nowhere else, and a token without the right to submit gets a permission error that says
 ...                 what is missing. The tokens and policies the tests create are removed after each test.
 
-Resource            ../../resources/common.resource
+Resource            ../../resources/external.resource
 
 Suite Setup         Attach The Run To The Cluster
 
 Test Tags           area:external    story:external-cluster    needs:external-cluster
-
-
-*** Variables ***
-# What the running test created on the cluster, for its teardown to remove.
-@{CREATED TOKENS}       @{EMPTY}
-@{CREATED POLICIES}     @{EMPTY}
 
 
 *** Test Cases ***
@@ -49,36 +43,3 @@ A Token Without Submit Rights Gets A Clear Permission Error
     ...    Permission denied:*register job '*' in namespace '${namespace}'*submit-job*
     ...    Submit Job    java-batch    jar_path=${JARS}/hello.jar    agent=reader
     [Teardown]    Remove Test Tokens
-
-
-*** Keywords ***
-Attach The Run To The Cluster
-    [Documentation]    Attaches with ``NOMAD_TOKEN``; its session stays the one that manages tokens and policies
-    ...    while tests attach again with the tokens they create.
-    ${agent}=    Start Nomad Server
-    VAR    ${RUN AGENT}=    ${agent}    scope=SUITE    # robocop: off=VAR05
-
-Create Test Token
-    [Documentation]    Creates an ACL policy granting ``${rights}`` on ``${namespace}`` (and reading nodes, which
-    ...    attaching needs) and a client token with it, through the run's own session; returns the token's secret.
-    [Arguments]    ${namespace}    ${rights}
-    VAR    ${name}=    e2e-${namespace}-${rights}
-    VAR    ${rules}=    namespace "${namespace}" { policy = "${rights}" }\nnode { policy = "read" }
-    VAR    &{policy}=    Name=${name}    Rules=${rules}
-    POST On Session    ${RUN AGENT}    /v1/acl/policy/${name}    json=${policy}    expected_status=200
-    VAR    @{policies}=    ${name}
-    VAR    &{request}=    Name=${name}    Type=client    Policies=${policies}
-    ${response}=    POST On Session    ${RUN AGENT}    /v1/acl/token    json=${request}    expected_status=200
-    VAR    ${accessor}=    ${response.json()}[AccessorID]
-    VAR    @{CREATED TOKENS}=    @{CREATED TOKENS}    ${accessor}    scope=TEST    # robocop: off=VAR06
-    VAR    @{CREATED POLICIES}=    @{CREATED POLICIES}    ${name}    scope=TEST    # robocop: off=VAR06
-    RETURN    ${response.json()}[SecretID]
-
-Remove Test Tokens
-    [Documentation]    Deletes the tokens and policies `Create Test Token` made in this test.
-    FOR    ${accessor}    IN    @{CREATED TOKENS}
-        DELETE On Session    ${RUN AGENT}    /v1/acl/token/${accessor}    expected_status=200
-    END
-    FOR    ${policy}    IN    @{CREATED POLICIES}
-        DELETE On Session    ${RUN AGENT}    /v1/acl/policy/${policy}    expected_status=200
-    END
