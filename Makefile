@@ -42,8 +42,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 .PHONY: deps
-deps: ## Install missing Debian packages (crun, JDK, iproute2) and prepare cgroups for crun
+deps: venv ## Install missing Debian packages (crun, runc, JDK, iproute2), the JDK matrix, prepare cgroups
 	bash scripts/deps.sh
+	bash scripts/install-jdks.sh $(PYTHON)
 
 .PHONY: doctor
 doctor: ## Check every prerequisite, one line each, with the fix for each failure

@@ -12,7 +12,7 @@ const (
 	defaultStateDir     = "/run/crunjar"
 	defaultCgroupParent = "crunjar"
 	defaultUser         = "nobody"
-	defaultCrun         = "crun"
+	defaultRuntime      = "crun"
 )
 
 // defaultAllowCaps is Docker's default capability set without NET_RAW, the
@@ -26,10 +26,9 @@ var defaultAllowCaps = []string{
 var (
 	// configSpec is the agent's plugin "crunjar" { config { ... } } block.
 	configSpec = hclspec.NewObject(map[string]*hclspec.Spec{
-		"crun_path": hclspec.NewDefault(
-			hclspec.NewAttr("crun_path", "string", false),
-			hclspec.NewLiteral(`"crun"`),
-		),
+		// runtime is "crun", "runc" or a path; crun_path is its older name.
+		"runtime":              hclspec.NewAttr("runtime", "string", false),
+		"crun_path":            hclspec.NewAttr("crun_path", "string", false),
 		"java_runtimes":        hclspec.NewAttr("java_runtimes", "list(string)", false),
 		"default_java_version": hclspec.NewAttr("default_java_version", "number", false),
 		"state_dir": hclspec.NewDefault(
@@ -54,20 +53,26 @@ var (
 	// taskConfigSpec is the job's task config block. Neither jar_path nor
 	// class is required: with neither, the single JAR in local/ is used.
 	taskConfigSpec = hclspec.NewObject(map[string]*hclspec.Spec{
-		"jar_path":     hclspec.NewAttr("jar_path", "string", false),
-		"class":        hclspec.NewAttr("class", "string", false),
-		"class_path":   hclspec.NewAttr("class_path", "string", false),
-		"jvm_options":  hclspec.NewAttr("jvm_options", "list(string)", false),
-		"args":         hclspec.NewAttr("args", "list(string)", false),
-		"java_version": hclspec.NewAttr("java_version", "number", false),
-		"java_home":    hclspec.NewAttr("java_home", "string", false),
-		"cap_add":      hclspec.NewAttr("cap_add", "list(string)", false),
-		"cap_drop":     hclspec.NewAttr("cap_drop", "list(string)", false),
+		"jar_path":                   hclspec.NewAttr("jar_path", "string", false),
+		"class":                      hclspec.NewAttr("class", "string", false),
+		"class_path":                 hclspec.NewAttr("class_path", "string", false),
+		"jvm_options":                hclspec.NewAttr("jvm_options", "list(string)", false),
+		"args":                       hclspec.NewAttr("args", "list(string)", false),
+		"java_version":               hclspec.NewAttr("java_version", "number", false),
+		"java_home":                  hclspec.NewAttr("java_home", "string", false),
+		"cap_add":                    hclspec.NewAttr("cap_add", "list(string)", false),
+		"cap_drop":                   hclspec.NewAttr("cap_drop", "list(string)", false),
+		"cpu_hard_limit":             hclspec.NewAttr("cpu_hard_limit", "bool", false),
+		"writable_rootfs":            hclspec.NewAttr("writable_rootfs", "bool", false),
+		"seccomp":                    hclspec.NewAttr("seccomp", "string", false),
+		"allow_privilege_escalation": hclspec.NewAttr("allow_privilege_escalation", "bool", false),
+		"cpu_cfs_period":             hclspec.NewAttr("cpu_cfs_period", "number", false),
 	})
 )
 
 // PluginConfig is the decoded agent plugin configuration.
 type PluginConfig struct {
+	Runtime            string   `codec:"runtime"`
 	CrunPath           string   `codec:"crun_path"`
 	JavaRuntimes       []string `codec:"java_runtimes"`
 	DefaultJavaVersion int      `codec:"default_java_version"`
@@ -89,15 +94,31 @@ type TaskConfig struct {
 	JavaHome    string   `codec:"java_home"`
 	CapAdd      []string `codec:"cap_add"`
 	CapDrop     []string `codec:"cap_drop"`
+	// CPUHardLimit caps the task at its cpu (MHz) with a CFS quota instead
+	// of only weighting it, as cpu_hard_limit does in Nomad's docker driver.
+	CPUHardLimit bool  `codec:"cpu_hard_limit"`
+	CPUCFSPeriod int64 `codec:"cpu_cfs_period"`
+	// Container settings looser or stricter than the default: a writable
+	// root, the "default" seccomp profile, no no_new_privileges.
+	WritableRootfs           bool   `codec:"writable_rootfs"`
+	Seccomp                  string `codec:"seccomp"`
+	AllowPrivilegeEscalation bool   `codec:"allow_privilege_escalation"`
 }
 
 // normalize fills defaults and validates the plugin config. Defaults are
 // applied here as well as in the hclspec because in-process callers (tests,
 // the harness) hand over configs that never went through HCL.
 func (c *PluginConfig) normalize() error {
-	if c.CrunPath == "" {
-		c.CrunPath = defaultCrun
+	switch {
+	case c.Runtime == "":
+		c.Runtime = c.CrunPath
+	case c.CrunPath != "" && c.CrunPath != c.Runtime:
+		return fmt.Errorf("runtime %q and crun_path %q disagree: set only runtime", c.Runtime, c.CrunPath)
 	}
+	if c.Runtime == "" {
+		c.Runtime = defaultRuntime
+	}
+	c.CrunPath = ""
 	if c.StateDir == "" {
 		c.StateDir = defaultStateDir
 	}
@@ -147,6 +168,15 @@ func (tc *TaskConfig) validate() error {
 	}
 	if tc.JavaVersion < 0 {
 		return fmt.Errorf("java_version must be a Java major version such as 17, got %d", tc.JavaVersion)
+	}
+	if tc.CPUCFSPeriod < 0 || tc.CPUCFSPeriod > maxCFSPeriod || (tc.CPUCFSPeriod > 0 && tc.CPUCFSPeriod < minCFSPeriod) {
+		return fmt.Errorf("cpu_cfs_period must be between %d and %d microseconds, got %d", minCFSPeriod, maxCFSPeriod, tc.CPUCFSPeriod)
+	}
+	if tc.CPUCFSPeriod != 0 && !tc.CPUHardLimit {
+		return fmt.Errorf("cpu_cfs_period only applies with cpu_hard_limit = true")
+	}
+	if _, err := seccompProfile(tc.Seccomp); err != nil {
+		return err
 	}
 	if tc.JavaHome != "" && !filepath.IsAbs(tc.JavaHome) {
 		return fmt.Errorf("java_home must be an absolute path, got %q", tc.JavaHome)

@@ -16,7 +16,7 @@ func TestPluginConfig_Defaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := PluginConfig{
-		CrunPath:     "crun",
+		Runtime:      "crun",
 		StateDir:     "/run/crunjar",
 		CrunRoot:     "/run/crunjar/crun",
 		AllowCaps:    defaultAllowCaps,
@@ -60,7 +60,7 @@ func TestPluginConfig_Custom(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := PluginConfig{
-		CrunPath:           "/usr/bin/crun",
+		Runtime:            "/usr/bin/crun",
 		JavaRuntimes:       []string{"/opt/jdk17", "/opt/jdk21"},
 		DefaultJavaVersion: 21,
 		StateDir:           "/tmp/cj",
@@ -75,6 +75,15 @@ func TestPluginConfig_Custom(t *testing.T) {
 	if pc.bundlesDir() != "/tmp/cj/bundles" {
 		t.Fatal(pc.bundlesDir())
 	}
+
+	// runtime is the current name of crun_path.
+	pc = PluginConfig{}
+	hclutils.NewConfigParser(configSpec).ParseHCL(t, `config {
+  runtime = "runc"
+}`, &pc)
+	if err := pc.normalize(); err != nil || pc.Runtime != "runc" {
+		t.Fatalf("runtime: %+v %v", pc, err)
+	}
 }
 
 func TestPluginConfig_Invalid(t *testing.T) {
@@ -87,6 +96,7 @@ func TestPluginConfig_Invalid(t *testing.T) {
 		{PluginConfig{CgroupParent: "/"}, "cgroup_parent"},
 		{PluginConfig{DefaultJavaVersion: -1}, "default_java_version"},
 		{PluginConfig{JavaRuntimes: []string{"jdk"}}, "java_runtimes"},
+		{PluginConfig{Runtime: "runc", CrunPath: "crun"}, `runtime "runc" and crun_path "crun" disagree`},
 	} {
 		if err := c.pc.normalize(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: want error with %q, got %v", c.pc, c.want, err)
@@ -105,16 +115,26 @@ func TestTaskConfig_Decode(t *testing.T) {
   java_version = 17
   cap_add = ["net_bind_service"]
   cap_drop = ["all"]
+  cpu_hard_limit = true
+  cpu_cfs_period = 50000
+  writable_rootfs = true
+  seccomp = "default"
+  allow_privilege_escalation = true
 }`, &tc)
 	want := TaskConfig{
-		JarPath:     "local/app.jar",
-		Class:       "com.example.Main",
-		ClassPath:   "local/lib/*",
-		JVMOptions:  []string{"-Xmx64m", "-Dx=y"},
-		Args:        []string{"one", "two"},
-		JavaVersion: 17,
-		CapAdd:      []string{"net_bind_service"},
-		CapDrop:     []string{"all"},
+		JarPath:                  "local/app.jar",
+		Class:                    "com.example.Main",
+		ClassPath:                "local/lib/*",
+		JVMOptions:               []string{"-Xmx64m", "-Dx=y"},
+		Args:                     []string{"one", "two"},
+		JavaVersion:              17,
+		CapAdd:                   []string{"net_bind_service"},
+		CapDrop:                  []string{"all"},
+		CPUHardLimit:             true,
+		CPUCFSPeriod:             50000,
+		WritableRootfs:           true,
+		Seccomp:                  "default",
+		AllowPrivilegeEscalation: true,
 	}
 	if !reflect.DeepEqual(tc, want) {
 		t.Fatalf("got %+v\nwant %+v", tc, want)
@@ -163,6 +183,9 @@ func TestTaskConfig_Validate(t *testing.T) {
 		{TaskConfig{JavaVersion: 17, JavaHome: "/usr/lib/jvm/x"}, "either java_version or java_home"},
 		{TaskConfig{JavaHome: "jdk"}, "java_home must be an absolute path"},
 		{TaskConfig{JavaVersion: -3}, "java_version must be"},
+		{TaskConfig{CPUHardLimit: true, CPUCFSPeriod: 500}, "cpu_cfs_period must be between 1000 and 1000000"},
+		{TaskConfig{CPUHardLimit: true, CPUCFSPeriod: 2000000}, "cpu_cfs_period must be between"},
+		{TaskConfig{CPUCFSPeriod: 50000}, "only applies with cpu_hard_limit = true"},
 	} {
 		if err := c.tc.validate(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: want %q, got %v", c.tc, c.want, err)

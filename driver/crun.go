@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,7 +16,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// crunCLI runs crun subcommands against one state root.
+// crunCLI runs subcommands of an OCI runtime (crun or runc, whose command
+// lines are alike for what the driver uses) against one state root.
 type crunCLI struct {
 	Path string
 	Root string
@@ -23,11 +25,12 @@ type crunCLI struct {
 
 const crunTimeout = 60 * time.Second
 
-// crun returns the crun CLI for tasks started now.
+// crun returns the OCI runtime CLI for tasks started now.
 func (d *Driver) crun() (*crunCLI, error) {
-	path, err := exec.LookPath(d.config.CrunPath)
+	path, err := exec.LookPath(d.config.Runtime)
 	if err != nil {
-		return nil, fmt.Errorf("crun not found (crun_path %q, PATH=%s): install crun or set crun_path in the crunjar plugin config", d.config.CrunPath, os.Getenv("PATH"))
+		return nil, fmt.Errorf("OCI runtime %q is not usable (%v; PATH=%s): install crun (or runc), or set runtime in the crunjar plugin config to an executable",
+			d.config.Runtime, unwrapExecError(err), os.Getenv("PATH"))
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -53,7 +56,7 @@ func (c *crunCLI) run(args ...string) ([]byte, error) {
 		if msg == "" {
 			msg = strings.TrimSpace(stdout.String())
 		}
-		return stdout.Bytes(), fmt.Errorf("crun %s failed (%v): %s", args[0], err, msg)
+		return stdout.Bytes(), fmt.Errorf("%s %s failed (%v): %s", filepath.Base(c.Path), args[0], err, msg)
 	}
 	return stdout.Bytes(), nil
 }
@@ -82,16 +85,30 @@ func (c *crunCLI) delete(id string) error {
 	return err
 }
 
-// version returns the first line of `crun --version`.
-func (c *crunCLI) version() (string, error) {
+// unwrapExecError drops exec's repetition of the command name.
+func unwrapExecError(err error) error {
+	var e *exec.Error
+	if errors.As(err, &e) {
+		return e.Err
+	}
+	return err
+}
+
+// version parses the first line of `<runtime> --version`, "crun version
+// 1.8.1" or "runc version 1.1.5", into the runtime's name and version.
+func (c *crunCLI) version() (name, version string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), crunTimeout)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, c.Path, "--version").CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("%s --version failed (%v): %s", c.Path, err, strings.TrimSpace(string(out)))
+		return "", "", fmt.Errorf("%s --version failed (%v): %s", c.Path, err, strings.TrimSpace(string(out)))
 	}
 	line, _, _ := strings.Cut(string(out), "\n")
-	return strings.TrimSpace(strings.TrimPrefix(line, "crun version")), nil
+	name, version, ok := strings.Cut(strings.TrimSpace(line), " version ")
+	if !ok {
+		return "", "", fmt.Errorf("%s --version printed no version: %s", c.Path, strings.TrimSpace(string(out)))
+	}
+	return name, strings.TrimSpace(version), nil
 }
 
 // crunLogMessages returns the error and warning messages crun wrote to a

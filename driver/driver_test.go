@@ -6,7 +6,9 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,6 +48,35 @@ func TestHarness_HelloJar(t *testing.T) {
 	}
 	waitLog(t, task, "stderr", "to stderr", 10*time.Second)
 
+	id := containerID(task.AllocID, task.Name)
+	if err := h.DestroyTask(task.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	assertNothingLeft(t, pc, id)
+}
+
+// TestHarness_Runc runs a task and an exec in runc instead of crun.
+func TestHarness_Runc(t *testing.T) {
+	requireRuntime(t)
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("runc not found on PATH")
+	}
+	t.Parallel()
+	pc := testPluginConfig(t)
+	pc.Runtime = "runc"
+	d, h := newTestDriver(t, pc)
+	task := newJarTask(t, d, h, "runc", "Sleeper", TaskConfig{Args: []string{"600000", "0", "0"}}, 256)
+
+	startTask(t, h, task)
+	waitLog(t, task, "stdout", "ready", 30*time.Second)
+	res, err := h.ExecTask(task.ID, []string{"/bin/sh", "-c", "id -u"}, 30*time.Second)
+	if err != nil || string(res.Stdout) != "65534\n" {
+		t.Fatalf("exec in runc: %+v %v", res, err)
+	}
+	if err := h.StopTask(task.ID, 10*time.Second, "SIGTERM"); err != nil {
+		t.Fatal(err)
+	}
+	waitResult(t, h, task.ID, time.Minute)
 	id := containerID(task.AllocID, task.Name)
 	if err := h.DestroyTask(task.ID, false); err != nil {
 		t.Fatal(err)
@@ -171,6 +202,66 @@ func TestHarness_OOMKilled(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Error("no OOM task event")
+	}
+}
+
+func TestHarness_CPUHardLimit(t *testing.T) {
+	pc, d, h := newHarnessTest(t)
+	task := newJarTask(t, d, h, "capped", "Sleeper", TaskConfig{Args: []string{"600000", "0", "0"}, CPUHardLimit: true}, 256)
+	// A tenth of the node's compute.
+	task.Resources.LinuxResources.PercentTicks = 0.1
+	startTask(t, h, task)
+	waitLog(t, task, "stdout", "ready", 30*time.Second)
+
+	hs, err := cgroupHierarchies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, ok := cgroupDir(hs, "cpu", "/"+pc.CgroupParent+"/"+containerID(task.AllocID, task.Name))
+	if !ok {
+		t.Skip("no cpu cgroup controller")
+	}
+	want := strconv.Itoa(int(0.1 * 100000 * float64(runtime.NumCPU())))
+	var got string
+	if data, err := os.ReadFile(filepath.Join(dir, "cpu.max")); err == nil {
+		got, want = strings.TrimSpace(string(data)), want+" 100000"
+	} else if data, err := os.ReadFile(filepath.Join(dir, "cpu.cfs_quota_us")); err == nil {
+		got = strings.TrimSpace(string(data))
+	} else {
+		t.Fatalf("no cpu.max or cpu.cfs_quota_us in %s", dir)
+	}
+	if got != want {
+		t.Errorf("CFS quota in %s: got %q, want %q", dir, got, want)
+	}
+	if err := h.StopTask(task.ID, 10*time.Second, "SIGKILL"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHarness_ContainerOptions(t *testing.T) {
+	_, d, h := newHarnessTest(t)
+	probe := `/usr/bin/unshare -U /bin/true 2>/dev/null; echo unshare=$?; echo root=$(awk '$5 == "/" {split($6, o, ","); print o[1]}' /proc/self/mountinfo); grep NoNewPrivs /proc/self/status`
+	for _, c := range []struct {
+		tc   TaskConfig
+		want string
+	}{
+		{TaskConfig{}, "unshare=0\nroot=ro\nNoNewPrivs:\t1\n"},
+		{TaskConfig{Seccomp: seccompDefault, WritableRootfs: true, AllowPrivilegeEscalation: true}, "unshare=1\nroot=rw\nNoNewPrivs:\t0\n"},
+	} {
+		c.tc.Args = []string{"600000", "0", "0"}
+		task := newJarTask(t, d, h, "options", "Sleeper", c.tc, 256)
+		startTask(t, h, task)
+		waitLog(t, task, "stdout", "ready", 30*time.Second)
+		res, err := h.ExecTask(task.ID, []string{"/bin/sh", "-c", probe}, 30*time.Second)
+		if err != nil || string(res.Stdout) != c.want {
+			t.Errorf("%+v: got %q (stderr %q, err %v), want %q", c.tc, res.Stdout, res.Stderr, err, c.want)
+		}
+		if err := h.StopTask(task.ID, 10*time.Second, "SIGKILL"); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.DestroyTask(task.ID, true); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -104,11 +104,13 @@ func (d *Driver) buildFingerprint() *drivers.Fingerprint {
 	if err != nil {
 		return unhealthy("%v", err)
 	}
-	version, err := c.version()
+	name, version, err := c.version()
 	if err != nil {
 		return unhealthy("%v", err)
 	}
-	fp.Attributes[attrPrefix+".crun_version"] = pstructs.NewStringAttribute(version)
+	fp.Attributes[attrPrefix+".runtime"] = pstructs.NewStringAttribute(name)
+	fp.Attributes[attrPrefix+".runtime_path"] = pstructs.NewStringAttribute(c.Path)
+	fp.Attributes[attrPrefix+".runtime_version"] = pstructs.NewStringAttribute(version)
 
 	scan := d.jdks.scan()
 	for _, j := range scan.JDKs {
@@ -209,5 +211,5 @@ func (d *Driver) probeCrun(c *crunCLI) error {
 	if strings.Contains(text, "hybrid mode") {
 		return fmt.Errorf("crun cannot start containers: %s. %s", text, hybridCgroupHelp)
 	}
-	return fmt.Errorf("crun cannot start a test container (%v): %s", err, text)
+	return fmt.Errorf("%s cannot start a test container (%v): %s", c.Path, err, text)
 }

@@ -44,30 +44,38 @@ func TestFingerprint_Unhealthy(t *testing.T) {
 	}
 	jdkHome := fakeJDK(t, filepath.Join(t.TempDir(), "jdk"), "21.0.1", 0)
 
-	fp := fingerprintWith(t, PluginConfig{CrunPath: "no-such-crun", JavaRuntimes: []string{jdkHome}})
-	if fp.Health != drivers.HealthStateUnhealthy || !strings.Contains(fp.HealthDescription, `crun not found (crun_path "no-such-crun"`) {
-		t.Errorf("missing crun: %+v", fp)
+	fp := fingerprintWith(t, PluginConfig{Runtime: "no-such-crun", JavaRuntimes: []string{jdkHome}})
+	if fp.Health != drivers.HealthStateUnhealthy || !strings.Contains(fp.HealthDescription, `OCI runtime "no-such-crun" is not usable (executable file not found in $PATH`) {
+		t.Errorf("missing runtime: %+v", fp)
+	}
+	notExecutable := filepath.Join(t.TempDir(), "runc")
+	if err := os.WriteFile(notExecutable, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fp = fingerprintWith(t, PluginConfig{Runtime: notExecutable, JavaRuntimes: []string{jdkHome}})
+	if fp.Health != drivers.HealthStateUnhealthy || !strings.Contains(fp.HealthDescription, "is not usable (permission denied") {
+		t.Errorf("runtime not executable: %+v", fp)
 	}
 
 	crun := fakeCrun(t, "cgroups in hybrid mode not supported, drop all controllers from cgroupv2")
-	fp = fingerprintWith(t, PluginConfig{CrunPath: crun, JavaRuntimes: []string{jdkHome}, StateDir: t.TempDir()})
+	fp = fingerprintWith(t, PluginConfig{Runtime: crun, JavaRuntimes: []string{jdkHome}, StateDir: t.TempDir()})
 	if fp.Health != drivers.HealthStateUnhealthy || !strings.Contains(fp.HealthDescription, "make deps") ||
 		!strings.Contains(fp.HealthDescription, "mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb") {
 		t.Errorf("hybrid cgroups: %+v", fp)
 	}
-	if fp.Attributes["driver.crunjar.crun_version"].GoString() != "9.9.9" ||
+	if fp.Attributes["driver.crunjar.runtime_version"].GoString() != "9.9.9" || fp.Attributes["driver.crunjar.runtime"].GoString() != "crun" ||
 		fp.Attributes["driver.crunjar.java.21.home"].GoString() != jdkHome {
 		t.Errorf("attributes: %v", fp.Attributes)
 	}
 
 	broken := fakeJDK(t, filepath.Join(t.TempDir(), "broken"), "", 1)
-	fp = fingerprintWith(t, PluginConfig{CrunPath: crun, JavaRuntimes: []string{broken}})
+	fp = fingerprintWith(t, PluginConfig{Runtime: crun, JavaRuntimes: []string{broken}})
 	if fp.Health != drivers.HealthStateUnhealthy || !strings.Contains(fp.HealthDescription, "no working JDK found; searched "+broken) ||
 		!strings.Contains(fp.HealthDescription, "could not find libjava.so") {
 		t.Errorf("broken JDK: %+v", fp)
 	}
 
-	fp = fingerprintWith(t, PluginConfig{CrunPath: crun, JavaRuntimes: []string{jdkHome}, DefaultJavaVersion: 17})
+	fp = fingerprintWith(t, PluginConfig{Runtime: crun, JavaRuntimes: []string{jdkHome}, DefaultJavaVersion: 17})
 	if fp.Health != drivers.HealthStateUnhealthy || !strings.Contains(fp.HealthDescription, "default_java_version 17 is not installed; available: 21") {
 		t.Errorf("default version: %+v", fp)
 	}
@@ -85,7 +93,7 @@ func TestHarness_Fingerprint(t *testing.T) {
 			t.Fatalf("unhealthy: %s", fp.HealthDescription)
 		}
 		def := d.jdks.scan().JDKs[0]
-		for _, attr := range []string{"driver.crunjar.crun_version", "driver.crunjar.default_java_version", "driver.crunjar.java." + strconv.Itoa(def.Major) + ".home"} {
+		for _, attr := range []string{"driver.crunjar.runtime_version", "driver.crunjar.default_java_version", "driver.crunjar.java." + strconv.Itoa(def.Major) + ".home"} {
 			if _, ok := fp.Attributes[attr]; !ok {
 				t.Errorf("missing attribute %s in %v", attr, fp.Attributes)
 			}

@@ -134,6 +134,7 @@ func startContainer(cfg *monitorConfig) (int, error) {
 
 	logPath := filepath.Join(cfg.Bundle, bundleCrunLog)
 	pidPath := filepath.Join(cfg.Bundle, bundlePidFile)
+	runtime := filepath.Base(cfg.Crun)
 	// --debug makes crun log warnings too; crun 1.8 only warns about
 	// unknown capabilities, and a task must not start without them.
 	create := exec.Command(cfg.Crun, "--root", cfg.Root, "--log", logPath, "--log-format", "json", "--debug",
@@ -142,14 +143,18 @@ func startContainer(cfg *monitorConfig) (int, error) {
 	err = create.Run()
 	msgs, warned := crunLogMessages(logPath)
 	if err != nil {
-		return 0, fmt.Errorf("crun create failed (%v): %s", err, strings.Join(msgs, "; "))
+		if len(msgs) == 0 {
+			// The runtime's own stdout and stderr are the task's.
+			return 0, fmt.Errorf("%s create failed (%v) and logged no reason; see the task's stderr", runtime, err)
+		}
+		return 0, fmt.Errorf("%s create failed (%v): %s", runtime, err, strings.Join(msgs, "; "))
 	}
 	if warned {
-		return 0, fmt.Errorf("crun create: %s", strings.Join(msgs, "; "))
+		return 0, fmt.Errorf("%s create: %s", runtime, strings.Join(msgs, "; "))
 	}
 	data, err := os.ReadFile(pidPath)
 	if err != nil {
-		return 0, fmt.Errorf("crun create wrote no pid file: %v", err)
+		return 0, fmt.Errorf("%s create wrote no pid file: %v", runtime, err)
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
 	if err != nil || pid <= 0 {
@@ -159,7 +164,7 @@ func startContainer(cfg *monitorConfig) (int, error) {
 	start := exec.Command(cfg.Crun, "--root", cfg.Root, "--log", logPath, "--log-format", "json", "start", cfg.ContainerID)
 	if out, err := start.CombinedOutput(); err != nil {
 		msgs, _ := crunLogMessages(logPath)
-		return 0, fmt.Errorf("crun start failed (%v): %s %s", err, strings.TrimSpace(string(out)), strings.Join(msgs, "; "))
+		return 0, fmt.Errorf("%s start failed (%v): %s %s", runtime, err, strings.TrimSpace(string(out)), strings.Join(msgs, "; "))
 	}
 	return pid, nil
 }

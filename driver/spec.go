@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -39,8 +41,15 @@ type containerSpec struct {
 	MemoryLimit    int64 // bytes; 0 means unlimited
 	MemoryReserve  int64 // bytes; 0 means none
 	CPUShares      uint64
+	CPUQuota       int64  // microseconds per CPUPeriod; 0 means no hard limit
+	CPUPeriod      uint64 // microseconds
 	CpusetCpus     string
 	NetNSPath      string // join this network namespace instead of the host's
+	WritableRootfs bool
+	Seccomp        *specs.LinuxSeccomp
+	// NewPrivileges lets setuid binaries and file capabilities raise
+	// privileges (no no_new_privileges).
+	NewPrivileges bool
 }
 
 // systemDirsPresent returns the hostSystemDirs that exist on this host.
@@ -129,11 +138,17 @@ func buildSpec(cs *containerSpec, systemDirs []string) *specs.Spec {
 			resources.Memory.Reservation = &reserve
 		}
 	}
-	if cs.CPUShares > 0 || cs.CpusetCpus != "" {
+	if cs.CPUShares > 0 || cs.CpusetCpus != "" || cs.CPUQuota > 0 {
 		resources.CPU = &specs.LinuxCPU{Cpus: cs.CpusetCpus}
 		if cs.CPUShares > 0 {
 			shares := cs.CPUShares
 			resources.CPU.Shares = &shares
+		}
+		// crun writes these to cpu.cfs_quota_us/cpu.cfs_period_us on
+		// cgroup v1 and to cpu.max on v2.
+		if cs.CPUQuota > 0 {
+			quota, period := cs.CPUQuota, cs.CPUPeriod
+			resources.CPU.Quota, resources.CPU.Period = &quota, &period
 		}
 	}
 
@@ -150,14 +165,15 @@ func buildSpec(cs *containerSpec, systemDirs []string) *specs.Spec {
 				Permitted: caps,
 				Effective: caps,
 			},
-			NoNewPrivileges: true,
+			NoNewPrivileges: !cs.NewPrivileges,
 		},
-		Root:   &specs.Root{Path: "rootfs", Readonly: true},
+		Root:   &specs.Root{Path: "rootfs", Readonly: !cs.WritableRootfs},
 		Mounts: mounts,
 		Linux: &specs.Linux{
 			CgroupsPath: cs.CgroupsPath,
 			Resources:   resources,
 			Namespaces:  namespaces,
+			Seccomp:     cs.Seccomp,
 			MaskedPaths: []string{
 				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
 				"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
@@ -213,6 +229,44 @@ func resourceLimits(r *drivers.Resources) (limit, reserve int64, shares uint64, 
 		cpuset = r.LinuxResources.CpusetCpus
 	}
 	return limit, reserve, shares, cpuset
+}
+
+const (
+	// Bounds the kernel puts on a CFS period; the quota has the same minimum.
+	minCFSPeriod     = 1000
+	maxCFSPeriod     = 1000000
+	defaultCFSPeriod = 100000
+)
+
+// cpuQuota turns the task's cpu into a CFS quota: its share of the node's
+// compute (Nomad's PercentTicks) of every core's period, so cpu = 500 on a
+// 2 x 2500 MHz node may use 0.2 cores. period 0 takes Nomad's CPUPeriod or
+// the kernel default.
+func cpuQuota(r *drivers.Resources, period int64, numCores int) (quota int64, per uint64, err error) {
+	if r == nil || r.LinuxResources == nil || r.LinuxResources.PercentTicks <= 0 {
+		return 0, 0, fmt.Errorf("cpu_hard_limit needs the task's share of the node's CPU, which Nomad did not pass")
+	}
+	if period == 0 {
+		period = r.LinuxResources.CPUPeriod
+	}
+	if period == 0 {
+		period = defaultCFSPeriod
+	}
+	quota = int64(r.LinuxResources.PercentTicks * float64(period) * float64(numCores))
+	// A quota below the kernel's minimum is rejected, not rounded.
+	quota = max(quota, minCFSPeriod)
+	return quota, uint64(period), nil
+}
+
+// usableCores is how many cores Nomad's compute (and so PercentTicks)
+// counts: the node's cores less reserved ones.
+func (d *Driver) usableCores() int {
+	if d.nomadConfig != nil && d.nomadConfig.Topology != nil {
+		if n := d.nomadConfig.Topology.UsableCores().Size(); n > 0 {
+			return n
+		}
+	}
+	return runtime.NumCPU()
 }
 
 // taskEnv is Nomad's task environment plus JAVA_HOME and the JDK on PATH.
@@ -281,8 +335,18 @@ func (d *Driver) prepareSpec(cfg *drivers.TaskConfig, tc *TaskConfig, id string)
 		LocalDir:       td.LocalDir,
 		SecretsDir:     td.SecretsDir,
 		CgroupsPath:    "/" + d.config.CgroupParent + "/" + id,
+		WritableRootfs: tc.WritableRootfs,
+		NewPrivileges:  tc.AllowPrivilegeEscalation,
+	}
+	if cs.Seccomp, err = seccompProfile(tc.Seccomp); err != nil {
+		return nil, err
 	}
 	cs.MemoryLimit, cs.MemoryReserve, cs.CPUShares, cs.CpusetCpus = resourceLimits(cfg.Resources)
+	if tc.CPUHardLimit {
+		if cs.CPUQuota, cs.CPUPeriod, err = cpuQuota(cfg.Resources, tc.CPUCFSPeriod, d.usableCores()); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.NetworkIsolation != nil && cfg.NetworkIsolation.Path != "" {
 		cs.NetNSPath = cfg.NetworkIsolation.Path
 	}

@@ -158,6 +158,89 @@ func TestBuildSpec_Variants(t *testing.T) {
 	}
 }
 
+func TestBuildSpec_CPUHardLimit(t *testing.T) {
+	cs := testContainerSpec()
+	cs.CPUQuota, cs.CPUPeriod = 20000, 100000
+	cpu := buildSpec(cs, nil).Linux.Resources.CPU
+	if cpu.Quota == nil || *cpu.Quota != 20000 || cpu.Period == nil || *cpu.Period != 100000 || *cpu.Shares != 500 {
+		t.Fatalf("cpu: %+v", cpu)
+	}
+	// Without cpu_hard_limit the task only gets a weight.
+	cpu = buildSpec(testContainerSpec(), nil).Linux.Resources.CPU
+	if cpu.Quota != nil || cpu.Period != nil {
+		t.Fatalf("quota without cpu_hard_limit: %+v", cpu)
+	}
+}
+
+func TestBuildSpec_ContainerOptions(t *testing.T) {
+	s := buildSpec(testContainerSpec(), nil)
+	if !s.Root.Readonly || !s.Process.NoNewPrivileges || s.Linux.Seccomp != nil {
+		t.Fatalf("defaults: root %+v nnp %v seccomp %+v", s.Root, s.Process.NoNewPrivileges, s.Linux.Seccomp)
+	}
+	cs := testContainerSpec()
+	cs.WritableRootfs, cs.NewPrivileges = true, true
+	var err error
+	if cs.Seccomp, err = seccompProfile(seccompDefault); err != nil {
+		t.Fatal(err)
+	}
+	s = buildSpec(cs, nil)
+	if s.Root.Readonly || s.Process.NoNewPrivileges {
+		t.Fatalf("options: root %+v nnp %v", s.Root, s.Process.NoNewPrivileges)
+	}
+	sc := s.Linux.Seccomp
+	if sc == nil || sc.DefaultAction != specs.ActAllow || len(sc.Syscalls) != 1 || sc.Syscalls[0].Action != specs.ActErrno ||
+		*sc.Syscalls[0].ErrnoRet != uint(unix.EPERM) || !contains(sc.Syscalls[0].Names, "unshare") || !contains(sc.Syscalls[0].Names, "mount") {
+		t.Fatalf("seccomp: %+v", sc)
+	}
+}
+
+func TestSeccompProfile(t *testing.T) {
+	if p, err := seccompProfile(""); p != nil || err != nil {
+		t.Errorf("unset: %+v %v", p, err)
+	}
+	if _, err := seccompProfile("strict"); err == nil || !strings.Contains(err.Error(), `seccomp must be "default" or unset, got "strict"`) {
+		t.Errorf("unknown profile: %v", err)
+	}
+	if err := (&TaskConfig{Seccomp: "bogus"}).validate(); err == nil {
+		t.Error("validate accepts an unknown seccomp profile")
+	}
+}
+
+func TestCPUQuota(t *testing.T) {
+	// cpu = 500 on a node of 2 cores at 2400 MHz: 500/4800 of the node.
+	r := &drivers.Resources{LinuxResources: &drivers.LinuxResources{PercentTicks: 500.0 / 4800, CPUPeriod: 100000}}
+	for _, c := range []struct {
+		period      int64
+		cores       int
+		quota       int64
+		wantPeriod  uint64
+		description string
+	}{
+		{0, 2, 20833, 100000, "Nomad's period, both cores"},
+		{50000, 2, 10416, 50000, "cpu_cfs_period"},
+		{0, 1, 10416, 100000, "one usable core"},
+	} {
+		quota, period, err := cpuQuota(r, c.period, c.cores)
+		if err != nil || quota != c.quota || period != c.wantPeriod {
+			t.Errorf("%s: got quota %d period %d err %v, want %d %d", c.description, quota, period, err, c.quota, c.wantPeriod)
+		}
+	}
+
+	// No period from Nomad: the kernel's default.
+	r.LinuxResources.CPUPeriod = 0
+	if _, period, _ := cpuQuota(r, 0, 2); period != defaultCFSPeriod {
+		t.Errorf("default period %d", period)
+	}
+	// A tiny cpu share still gets the kernel's minimum quota.
+	r.LinuxResources.PercentTicks = 1.0 / 100000
+	if quota, _, _ := cpuQuota(r, 0, 2); quota != minCFSPeriod {
+		t.Errorf("minimum quota %d", quota)
+	}
+	if _, _, err := cpuQuota(&drivers.Resources{}, 0, 2); err == nil || !strings.Contains(err.Error(), "cpu_hard_limit needs") {
+		t.Errorf("no PercentTicks: %v", err)
+	}
+}
+
 func TestResourceLimits(t *testing.T) {
 	r := &drivers.Resources{
 		NomadResources: &structs.AllocatedTaskResources{

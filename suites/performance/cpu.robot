@@ -43,10 +43,11 @@ Busy Tasks Share The CPU In Proportion To Their cpu
     ...    The cpu = 500 burner got ${share} of the CPU (${small_mhz} MHz beside ${large_mhz} MHz), not about 1/4
 
 CPU Burner At cpu = 500 Is Throttled To 500 MHz
-    [Documentation]    Where the driver gives a task a CFS quota for its cpu, a burner keeping two threads busy
-    ...    at cpu = 500 is throttled to about 500 MHz. Drivers that give cpu as a weight only
-    ...    (cpu.shares: crunjar, Nomad's exec and java) do not claim cpu-hard-limit and skip this.
+    [Documentation]    Where the driver gives a task a CFS quota for its cpu (crunjar with
+    ...    cpu_hard_limit = true), a burner keeping two threads busy at cpu = 500 is throttled to about
+    ...    500 MHz. Drivers that give cpu as a weight only (cpu.shares: Nomad's exec and java) do not
+    ...    claim cpu-hard-limit and skip this.
     [Tags]    needs:cpu-hard-limit
-    ${job}=    Submit CPU Burner    2    ${BURN_SECONDS}    cpu=${500}
+    ${job}=    Submit CPU Burner    2    ${BURN_SECONDS}    cpu=${500}    config=${{ {"cpu_hard_limit": True} }}
     ${mhz}=    Task Should Be Throttled To Its CPU Limit    ${job}    duration=10s
     Record Metric    cpu_500_burner_cpu    ${mhz}    MHz
