@@ -72,9 +72,10 @@ class Performance(NomadLibrary):
     both 2^20 bytes, as in Nomad's ``memory = 256``); CPU is ``500 MHz`` or ``150%`` of one core.
     Without a limit, the task's own is used, from the allocation's resources.
 
-    Nomad's ``cpu`` is a weight for the drivers that use ``cpu.shares`` (crunjar, ``exec``,
-    ``java``): a task may use idle CPU beyond it and gets its share under contention only. A hard
-    CPU limit comes from reserved ``cores`` (a cpuset) or a CFS quota, where the driver sets one.
+    Nomad's ``cpu`` is a weight for the drivers that use ``cpu.shares`` (``exec``, ``java``, and
+    crunjar by default): a task may use idle CPU beyond it and gets its share under contention only.
+    A hard CPU limit comes from reserved ``cores`` (a cpuset) or a CFS quota, where the driver sets
+    one (crunjar's task option ``cpu_hard_limit = true``).
 
     = Metrics =
 

@@ -192,8 +192,9 @@ class ResourceUsage(LibraryComponent):
         was throttled in the window.
 
         A CFS quota throttles the task to its limit; a cpuset of reserved cores holds it there
-        without throttling. ``cpu.shares``, which the crunjar, ``exec`` and ``java`` drivers give
-        a task for its ``cpu``, holds nothing on an idle host: the failure says so.
+        without throttling. ``cpu.shares``, which the ``exec`` and ``java`` drivers (and crunjar
+        without ``cpu_hard_limit``) give a task for its ``cpu``, holds nothing on an idle host: the
+        failure says so.
 
         Example:
         | ${job} = | Submit Job | java-batch | jar_path=${JARS}/cpu-burner.jar | args=${{ ["2", "30"] }} | cpu=${500} |
