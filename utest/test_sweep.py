@@ -13,6 +13,7 @@ import pytest
 from conftest import needs_root
 
 from nomadtest import processes, sweep
+from nomadtest.waiting import Deadline, Done, Pending, poll
 
 MOUNTINFO = """\
 22 27 0:21 / /proc rw,relatime - proc proc rw
@@ -118,6 +119,17 @@ def test_a_reused_pid_is_not_the_recorded_process(spawn):
     created = processes.process_create_time(process.pid)
     assert processes.is_same_process(process.pid, created)
     assert not processes.is_same_process(process.pid, created - 100)
+
+
+def test_a_zombie_owner_counts_as_gone():
+    process = subprocess.Popen(["true"])
+    created = processes.process_create_time(process.pid)
+    poll(lambda: Pending("running") if processes.is_alive(process.pid) else Done(), Deadline(10))
+    try:
+        assert psutil.Process(process.pid).status() == psutil.STATUS_ZOMBIE
+        assert not processes.is_same_process(process.pid, created)
+    finally:
+        process.wait()
 
 
 def test_state_file_is_rewritten_and_removed_when_empty(tmp_path):

@@ -87,12 +87,15 @@ class RunRoots(LibraryComponent):
     def run_root_should_be_clean(self, run_root: str) -> None:
         """Fails when anything of the agents run under ``run_root`` is left: processes, containers, mounts, dirs.
 
+        A clean run root is removed, when nothing but its empty state dir is left in it.
+
         Example:
         | `Run Root Should Be Clean` | ${run_root} |
         """
         left = runroot.leftovers(Path(run_root))
         if left:
             raise AssertionError(f"{run_root} is not clean:\n" + "\n".join(left))
+        _remove_if_empty(Path(run_root))
 
     @keyword(tags=[ASSERTION])
     def run_root_should_hold_a_live_agent(self, run_root: str) -> None:
@@ -117,6 +120,7 @@ class RunRoots(LibraryComponent):
         | ${swept} = | `Sweep Dead Runs` | ${run_root} |
         """
         swept = sweep.sweep(Path(run_root))
+        _remove_if_empty(Path(run_root))
         access = external.ClusterAccess.from_environment()
         if access is not None:
             swept += external.sweep_namespaces(access, Deadline(60))
@@ -154,3 +158,9 @@ class RunRoots(LibraryComponent):
 
 def _unique() -> str:
     return uuid.uuid4().hex[:8]
+
+
+def _remove_if_empty(run_root: Path) -> None:
+    # Fixture runs each get a run root in the temp dir; an empty one is all that is left of a clean run.
+    sweep.remove_if_empty(run_root / "state")
+    sweep.remove_if_empty(run_root)

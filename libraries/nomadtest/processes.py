@@ -46,9 +46,12 @@ def process_create_time(pid: int) -> float | None:
 
 
 def is_same_process(pid: int, create_time: float | None) -> bool:
-    """True when ``pid`` still runs and is the process that had ``create_time`` (not a reused pid)."""
+    """True when ``pid`` still runs and is the process that had ``create_time`` (not a reused pid).
+
+    A zombie has exited: the robot run it was must be swept even before its parent reaps it.
+    """
     current = process_create_time(pid)
-    if current is None:
+    if current is None or not is_alive(pid):
         return False
     return create_time is None or abs(current - create_time) < 0.01
 
