@@ -18,6 +18,7 @@ from .capabilities import Capabilities
 from .cluster import Cluster
 from .inspection import Inspection
 from .lifecycle import Lifecycle
+from .nodes import NodeFaults
 
 __all__ = ["NomadServer", "__version__"]
 
@@ -73,7 +74,7 @@ class NomadServer(NomadLibrary):
     driver's ``plugin`` stanza. For ``crunjar``:
 
     | = Option = | = Default = | = Meaning = |
-    | crun_path | ``crun`` | the OCI runtime binary, looked up on PATH |
+    | runtime | ``crun`` | the OCI runtime: ``crun``, ``runc`` or a path (``crun_path`` is its older name) |
     | java_runtimes | every JDK in /usr/lib/jvm, /opt/java, $JAVA_HOME | JDK homes the driver offers |
     | default_java_version | newest found | the Java version of tasks that name none |
     | allow_caps | Docker's set without NET_RAW | capabilities a job may add with ``cap_add`` |
@@ -148,7 +149,7 @@ class NomadServer(NomadLibrary):
             failures.keep_on_failure(keep_on_failure)
         failures.register(FORENSICS_CAPTURE, lambda test: self.manager.log_forensics(REGISTRY.agents()))
         self.ROBOT_LIBRARY_LISTENER = OwnershipListener(self.manager.release)
-        super().__init__([Lifecycle, Cluster, Inspection, AgentLogs, Capabilities])
+        super().__init__([Lifecycle, Cluster, Inspection, AgentLogs, Capabilities, NodeFaults])
 
 
 def _default_nomad_bin() -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from robot.api import logger
@@ -14,6 +15,8 @@ from nomadtest.waiting import Deadline, Done, Outcome, Pending, poll
 
 # How often a leak check looks again while cleanup is still under way.
 LEAK_POLL_SECONDS = 0.25
+# How often a leak check asks the clients again to garbage-collect terminal allocations.
+GC_INTERVAL_SECONDS = 3.0
 
 
 class Leaks(LibraryComponent):
@@ -33,6 +36,7 @@ class Leaks(LibraryComponent):
         | mounts       | mounts under the agent's run dir and the driver's state dir     |
         | cgroups      | cgroups below the driver's cgroup parent, in every hierarchy    |
         | alloc_dirs   | allocation dirs in the agent's data dir                         |
+        | networks     | the network namespace of a stopped client of a test network     |
 
         Processes counted are those in the agent's process tree, those using its run or
         state dir (command line or working dir), and those in a cgroup below the driver's
@@ -63,9 +67,11 @@ class Leaks(LibraryComponent):
 
         Looks where ``before`` looked (see `Take Resource Snapshot`), or at ``agent``,
         or at every agent. Cleanup after a task stops is asynchronous, so this waits up
-        to ``timeout`` for the leftovers to go; with ``collect_garbage`` it first asks each
+        to ``timeout`` for the leftovers to go; with ``collect_garbage`` it asks each
         live client to garbage-collect its terminal allocations, which is when Nomad
-        removes their dirs and mounts. The failure lists every item left, by category.
+        removes their dirs and mounts, first and again every few seconds while it waits (a
+        client just restarted stops its lost allocations only then). The failure lists
+        every item left, by category.
 
         Example:
         | ${before} = | `Take Resource Snapshot` | |
@@ -77,11 +83,13 @@ class Leaks(LibraryComponent):
         scopes = leaks.scopes_of(_agents(agent)) if agent or before is None else leaks.scopes_of([], before)
         names = {scope.agent for scope in scopes}
         deadline = Deadline(timeout)
-        if collect_garbage:
-            for problem in crashes.collect_garbage(agent for agent in REGISTRY.agents() if agent.name in names):
-                logger.info(problem)
+        collected = [float("-inf")]
 
         def check() -> Outcome:
+            if collect_garbage and time.monotonic() - collected[0] >= GC_INTERVAL_SECONDS:
+                collected[0] = time.monotonic()
+                for problem in crashes.collect_garbage(agent for agent in REGISTRY.agents() if agent.name in names):
+                    logger.info(problem)
             left = leaks.leaked(before, leaks.take_snapshot(scopes, _agent_pids()))
             return Pending(leaks.describe(left)) if leaks.count(left) else Done()
 

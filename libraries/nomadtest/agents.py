@@ -27,7 +27,7 @@ CLOUD_FINGERPRINTERS = "env_aws,env_gce,env_azure,env_digitalocean"
 # The consul fingerprinter polls 127.0.0.1:8500 forever; there is no Consul here.
 DEFAULT_CLIENT_OPTIONS = {"fingerprint.denylist": f"{CLOUD_FINGERPRINTERS},consul"}
 # Settings the library derives itself; overriding them would break ports, cleanup or isolation.
-RESERVED_SETTINGS = {"name", "data_dir", "plugin_dir", "ports", "bind_addr", "advertise", "addresses"}
+RESERVED_SETTINGS = {"name", "data_dir", "plugin_dir", "ports", "bind_addr", "advertise", "addresses", "host", "netns"}
 
 T = TypeVar("T")
 PortConflictError = portlib.PortConflictError
@@ -79,6 +79,9 @@ class AgentSettings:
     client_extra: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     extra_hcl: str = ""
+    # The address the agent binds and advertises, and the network namespace it runs in (empty: the host's).
+    host: str = portlib.HOST
+    netns: str = ""
 
     @property
     def role(self) -> str:
@@ -122,7 +125,7 @@ def render_config(
             **{name: getattr(settings, name) for name in settings.__dataclass_fields__},
             "data_dir": str(run_dir / "data"),
             "plugin_dir": str(plugin_dir),
-            "bind_addr": portlib.HOST,
+            "bind_addr": settings.host,
             "ports": agent_ports,
             "plugins": plugins,
         },

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import psutil
 
-from . import processes
+from . import netns, processes
 from .registry import Agent
 
-CATEGORIES = ("processes", "containers", "bundles", "mounts", "cgroups", "alloc_dirs")
+CATEGORIES = ("processes", "containers", "bundles", "mounts", "cgroups", "alloc_dirs", "networks")
 SCOPES_KEY = "scopes"
 Snapshot = dict  # {category: [item, ...], "scopes": [Scope as dict, ...]}
 
@@ -40,6 +40,7 @@ class Scope:
     state_dir: str = ""
     cgroup_parent: str = ""
     plugin: str = ""  # the driver plugin binary's file name, e.g. nomad-driver-crunjar
+    netns: str = ""  # the network namespace of a client in a test network (see nomadtest.netns)
 
     @classmethod
     def of(cls, agent: Agent) -> Scope:
@@ -49,6 +50,7 @@ class Scope:
             state_dir=str(agent.driver_state_dir or ""),
             cgroup_parent=agent.cgroup_parent,
             plugin=f"nomad-driver-{agent.driver}",
+            netns=agent.netns,
         )
 
 
@@ -89,6 +91,9 @@ def take_snapshot(scopes: Iterable[Scope], agent_pids: dict[str, int | None] | N
         if scope.cgroup_parent:
             snapshot["cgroups"] += [prefix + f"cgroup {c}" for c in container_cgroups(scope.cgroup_parent, hierarchies)]
         snapshot["alloc_dirs"] += [prefix + f"alloc dir {d}" for d in _children(run_dir / "data" / "alloc")]
+        # A live agent's namespace is its host, not a leftover; once the agent is gone it is one.
+        if scope.netns and agent_pids.get(scope.agent) is None and (netns.NETNS_DIR / scope.netns).exists():
+            snapshot["networks"].append(prefix + f"network namespace {scope.netns}")
     result: Snapshot = {category: sorted(set(items)) for category, items in snapshot.items()}
     result[SCOPES_KEY] = [asdict(scope) for scope in scopes]
     return result

@@ -25,7 +25,7 @@ import requests
 from robot.api import logger
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
-from . import agentlog, external, failures, jobs, nodes, processes, profiles, runroot, sessions, sweep
+from . import agentlog, external, failures, jobs, netns, nodes, processes, profiles, runroot, sessions, sweep
 from . import agents as agentlib
 from . import ports as portlib
 from .client import NomadAPIError
@@ -73,6 +73,8 @@ class AgentManager:
         self._recent_ports: deque[int] = deque(maxlen=300)
         self._crun_paths: dict[str, str | None] = {}
         self.log_copies: dict[str, Path] = {}
+        # Test networks of clusters in network namespaces, by cluster name (see nomadtest.netns).
+        self.networks: dict[str, netns.Network] = {}
         # NOMAD_ADDR names a cluster to attach to instead of starting agents.
         self.external = external.ClusterAccess.from_environment()
         # Test namespaces this run created, by the uid of the attachment that owns each.
@@ -318,8 +320,11 @@ class AgentManager:
             owner=owner,
             cluster=cluster,
             uid=uid,
+            host=settings.host,
+            netns=settings.netns,
         )
-        self._crun_paths[agent.name] = driver_config.get("crun_path") if settings.driver == CRUNJAR else None
+        runtime = driver_config.get("runtime") or driver_config.get("crun_path")
+        self._crun_paths[agent.name] = runtime if settings.driver == CRUNJAR else None
         # Registered (and in the state file) before the run dir exists: whatever fails next, a stop or
         # the next run's sweep finds it.
         REGISTRY.add(agent)
@@ -350,7 +355,8 @@ class AgentManager:
             with open(agent.log_path, "a") as log:
                 log.write(f"\n{agentlog.RESTART_MARKER} at {time.strftime('%H:%M:%S')}\n")
         started = time.time()
-        argv = [str(self.nomad_bin), "agent", "-config", str(agent.config_path)]
+        joined = netns.join_command(agent.netns) if agent.netns else []
+        argv = [*joined, str(self.nomad_bin), "agent", "-config", str(agent.config_path)]
         agent.process = processes.start_process(argv, agent.log_path, agent.run_dir)
         self.save_state()
         return started
@@ -437,7 +443,19 @@ class AgentManager:
                 problems += [f"{agent.name}: {problem}" for problem in self.stop_one(agent, grace)]
             except Exception as error:
                 problems.append(f"{agent.name}: cleanup failed: {error}")
+        problems += self.remove_idle_networks()
         sessions.point_current_at_latest()
+        return problems
+
+    def remove_idle_networks(self) -> list[str]:
+        """Remove the test networks (netns) of clusters none of whose agents is left."""
+        live = {agent.cluster for agent in REGISTRY.agents()}
+        problems = []
+        for cluster in [cluster for cluster in self.networks if cluster not in live]:
+            left = netns.remove(self.networks[cluster])
+            problems += [f"network of cluster '{cluster}': {problem}" for problem in left]
+            del self.networks[cluster]
+            self.save_state()
         return problems
 
     def purge(self, server: Agent, members: list[Agent], timeout: float) -> None:
@@ -525,7 +543,7 @@ class AgentManager:
             if agent.attached is None
         ]
         try:
-            self.state.write(records)
+            self.state.write(records, [network.as_dict() for network in self.networks.values()])
         except OSError as error:
             raise AgentStartError(
                 f"Cannot write the state file {self.state.path} ({runroot.free_space(self.run_root)}): "

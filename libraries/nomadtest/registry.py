@@ -66,6 +66,9 @@ class Agent:
     namespace: str = ""
     # The node of the agent's client, when it is not named after the agent (an attachment's).
     node_name: str = ""
+    # The address the agent binds, and the network namespace it runs in (empty: the host's).
+    host: str = "127.0.0.1"
+    netns: str = ""
     client: NomadClient = field(init=False)
     # Crashes inflicted by tests, oldest first (see Disruption).
     disruptions: list[Disruption] = field(default_factory=list, repr=False)
@@ -78,7 +81,7 @@ class Agent:
 
     @property
     def address(self) -> str:
-        return self.attached.address if self.attached is not None else f"http://127.0.0.1:{self.http_port}"
+        return self.attached.address if self.attached is not None else f"http://{self.host}:{self.http_port}"
 
     @property
     def node(self) -> str:
@@ -136,6 +139,13 @@ class Registry:
         with self._lock:
             if agent in self._agents:
                 self._agents.remove(agent)
+
+    def make_default(self, agent: Agent) -> None:
+        """Make ``agent`` the one keywords use when none is named, as if it had been started last."""
+        with self._lock:
+            if agent in self._agents:
+                self._agents.remove(agent)
+                self._agents.append(agent)
 
     def agents(self) -> list[Agent]:
         with self._lock:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from . import processes
+from . import netns, processes
 from .registry import Agent
 
 
@@ -126,9 +126,10 @@ class StateFile:
         self.pid = pid or os.getpid()
         self.path = run_root / "state" / f"{self.pid}.json"
 
-    def write(self, records: Iterable[AgentRecord]) -> None:
-        records = list(records)
-        if not records:
+    def write(self, records: Iterable[AgentRecord], networks: Iterable[dict] = ()) -> None:
+        """Record the live agents and the test networks (``netns.Network.as_dict()``) of this process."""
+        records, networks = list(records), list(networks)
+        if not records and not networks:
             self.path.unlink(missing_ok=True)
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,6 +137,7 @@ class StateFile:
             "pid": self.pid,
             "create_time": processes.process_create_time(self.pid),
             "agents": [asdict(record) for record in records],
+            "networks": networks,
         }
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps(content, indent=2))
@@ -157,6 +159,7 @@ def sweep(run_root: Path, grace: float = 2.0) -> list[str]:
             content = json.loads(path.read_text())
             owner, created = int(content["pid"]), content.get("create_time")
             records = [AgentRecord(**agent) for agent in content["agents"]]
+            networks = [netns.Network.from_dict(network) for network in content.get("networks", [])]
         except (OSError, ValueError, KeyError, TypeError) as error:
             report.append(f"Ignored unreadable state file {path}: {error}")
             continue
@@ -167,7 +170,14 @@ def sweep(run_root: Path, grace: float = 2.0) -> list[str]:
             outcome = "; ".join(problems) if problems else "cleaned up"
             report.append(f"Agent '{record.name}' of dead process {owner} ({record.run_dir}): {outcome}")
             remove_if_empty(Path(record.run_dir).parent)
+        # After the agents: a namespace still holding a process cannot go.
+        for network in networks:
+            problems = netns.remove(network)
+            report.append(f"Test network {network.bridge} of dead process {owner}: {'; '.join(problems) or 'removed'}")
         path.unlink(missing_ok=True)
+    # Networks of runs whose state file was lost: found by name, owner taken from the bridge's alias.
+    with contextlib.suppress(netns.NetworkError, OSError):
+        report += netns.sweep_strays()
     return report
 
 
