@@ -3,7 +3,9 @@
 Looks for what every run leaves when cleanup is broken: processes naming the run
 root (agents, plugins, monitors, logmon), JVMs in crunjar container cgroups,
 crun containers under the run root, mounts under it, crunjar cgroups, and run
-directories. Prints one line per leftover and exits 1 if there is any.
+directories; and what a container run (scripts/container-run.sh) could leave: podman
+containers, mounts under podman's storage, podman's cgroups. Prints one line per leftover and
+exits 1 if there is any.
 
 With ``--baseline FILE``, run once before the tests (``--save``) and once after,
 only what appeared during the run counts: leftovers of earlier runs on a shared
@@ -14,12 +16,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "libraries"))
 
-from nomadtest import runroot
+from nomadtest import netns, processes, runroot
+
+# Where rootful podman keeps container root filesystems and run state.
+PODMAN_STORAGE = (Path("/var/lib/containers/storage"), Path("/run/containers/storage"))
+PODMAN_TIMEOUT = 30
 
 
 def main() -> int:
@@ -28,7 +36,7 @@ def main() -> int:
     parser.add_argument("--baseline", type=Path, help="what was there before the run")
     parser.add_argument("--save", action="store_true", help="write the baseline instead of checking")
     args = parser.parse_args()
-    found = runroot.leftovers(args.run_root, host_wide=True)
+    found = runroot.leftovers(args.run_root, host_wide=True) + podman_leftovers() + network_leftovers()
     if args.save:
         args.baseline.parent.mkdir(parents=True, exist_ok=True)
         args.baseline.write_text(json.dumps(found, indent=1))
@@ -39,6 +47,35 @@ def main() -> int:
     new = [item for item in found if item not in earlier]
     print(f"leftover check of {args.run_root}: {len(new)} item(s) left behind by this run")
     return 1 if new else 0
+
+
+def network_leftovers() -> list[str]:
+    """Test networks of multi-node clusters: namespaces, bridges and veth ends named with the netns prefix."""
+    found = [f"network namespace {name}" for name in netns.namespaces()]
+    try:
+        return found + [f"link {name}" for name in netns.links()]
+    except netns.NetworkError as error:
+        return [*found, f"links not listed: {error}"]
+
+
+def podman_leftovers() -> list[str]:
+    """Podman containers, mounts in podman's storage and libpod cgroups: none when podman is absent."""
+    if shutil.which("podman") is None:
+        return []
+    listing = subprocess.run(
+        ["podman", "ps", "--all", "--format", "{{.ID}} {{.Names}} {{.Image}} {{.Status}}"],
+        capture_output=True,
+        text=True,
+        timeout=PODMAN_TIMEOUT,
+        check=False,
+    )
+    found = [f"podman container {line}" for line in listing.stdout.splitlines() if line.strip()]
+    mounts = processes.read_mounts()
+    for storage in PODMAN_STORAGE:
+        found += [f"mount {m.mount_point}" for m in processes.mounts_under(storage, mounts)]
+    for hierarchy in processes.cgroup_hierarchies(mounts):
+        found += [f"cgroup {c}" for pattern in ("libpod*", "machine.slice/libpod*") for c in hierarchy.glob(pattern)]
+    return found
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Install the host packages the tests run on, when missing, and prepare cgroups
 # so crun can start containers. Idempotent; safe to run before every test run.
+# `deps.sh image` adds what `make image` and `make test-e2e-container` need.
 set -euo pipefail
 
-packages=(crun openjdk-17-jdk-headless iproute2 psmisc)
+packages=(crun runc openjdk-17-jdk-headless iproute2 psmisc)
+[[ ${1:-} == image ]] && packages+=(mmdebstrap podman)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

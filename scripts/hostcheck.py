@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +35,12 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    # Needed by some targets only (make test-e2e-container): a failure is shown, not counted.
+    optional: bool = False
 
     def __str__(self) -> str:
-        line = f"[{' OK ' if self.ok else 'FAIL'}] {self.name}: {self.detail}"
+        mark = " OK " if self.ok else " -- " if self.optional else "FAIL"
+        line = f"[{mark}] {self.name}: {self.detail}"
         return line if self.ok else f"{line}\n       fix: {self.fix}"
 
 
@@ -214,6 +218,39 @@ def check_jdks() -> list[Check]:
     return checks
 
 
+def profile_java_runtimes() -> list[Path]:
+    """The JDK homes the crunjar profile gives the driver (its java_runtimes), set up by install-jdks.sh."""
+    profile = Path(__file__).resolve().parents[1] / "resources" / "drivers" / "crunjar.toml"
+    with profile.open("rb") as file:
+        return [Path(home) for home in tomllib.load(file).get("plugin_config", {}).get("java_runtimes", [])]
+
+
+def check_java_matrix() -> list[Check]:
+    """One line per Java version of the runtime matrix, with what its java -version says."""
+    checks = []
+    for home in profile_java_runtimes():
+        name = f"Java {home.name}"
+        java = home / "bin" / "java"
+        if not os.access(java, os.X_OK):
+            checks.append(Check(name, False, f"{java} is missing", "make deps (scripts/install-jdks.sh)"))
+            continue
+        result = run([str(java), "-version"])
+        first_line = (result.stderr or result.stdout).strip().splitlines()[0:1]
+        if result.returncode == 0 and first_line:
+            checks.append(Check(name, True, f"{first_line[0]} ({home} -> {home.resolve()})"))
+        else:
+            checks.append(Check(name, False, f"{java} -version failed: {result.stderr.strip()}", "make deps"))
+    return checks
+
+
+def check_runc() -> Check:
+    runc = shutil.which("runc")
+    if runc is None:
+        return Check("runc", False, "not found on PATH", "make deps (apt-get install runc)")
+    version = run([runc, "--version"]).stdout.splitlines()[0]
+    return Check("runc", True, f"{version} ({runc})")
+
+
 def check_executable(name: str, path: str, version_args: list[str], fix: str) -> Check:
     if not os.access(path, os.X_OK):
         return Check(name, False, f"{path} is missing", fix)
@@ -233,13 +270,40 @@ def check_go() -> Check:
     return Check("go", True, run([go, "version"]).stdout.strip())
 
 
+def check_container_host(layout: CgroupLayout | None = None) -> list[Check]:
+    """What `make image` and `make test-e2e-container` need of the host: root, podman, mmdebstrap, cgroups."""
+    layout = layout or read_cgroup_layout()
+    checks = []
+    for tool in ("podman", "mmdebstrap"):
+        path = shutil.which(tool)
+        if path is None:
+            checks.append(Check(tool, False, "not found on PATH", "make image (runs scripts/deps.sh image)", True))
+        else:
+            version = (run([path, "--version"]).stdout.strip().splitlines() or ["?"])[0]
+            checks.append(Check(tool, True, f"{version} ({path})", optional=True))
+    # The container is privileged and shares the host's hierarchies (--cgroupns host): crun in it
+    # creates the tasks' cgroups beside the host's, so only a rootful podman can run it.
+    shared = {
+        "unified": "cgroup2 hierarchy shared with the container",
+        "hybrid": "v1 and cgroup2 hierarchies shared with the container (scripts/container-run.sh binds cgroup2)",
+        "legacy": "v1 hierarchies shared with the container",
+    }[layout.mode]
+    if os.geteuid() == 0:
+        checks.append(Check("container cgroups", True, shared, optional=True))
+    else:
+        checks.append(Check("container cgroups", False, "rootless podman cannot share them", "run as root", True))
+    return checks
+
+
 def doctor(nomad: str, driver: str) -> int:
     checks = [
         check_root(),
         check_cgroups(),
         check_crun(),
         check_crun_container(),
+        check_runc(),
         *check_jdks(),
+        *check_java_matrix(),
         check_go(),
         check_executable("nomad", nomad, ["version"], "make nomad (or NOMAD_BIN=/path/to/nomad)"),
     ]
@@ -251,9 +315,10 @@ def doctor(nomad: str, driver: str) -> int:
     checks.append(
         Check("test JARs", bool(jars), f"{len(jars)} built in jars/build" if jars else "none built", "make jars")
     )
+    checks += check_container_host()
     for check in checks:
         print(check)
-    failed = sum(not check.ok for check in checks)
+    failed = sum(not check.ok and not check.optional for check in checks)
     print(f"{len(checks) - failed} checks passed, {failed} failed")
     return 1 if failed else 0
 

@@ -38,3 +38,20 @@ def test_doctor_reports_the_blocking_controller_with_its_fix(tmp_path, monkeypat
     assert not check.ok
     assert "hugetlb" in check.detail
     assert "make deps" in str(check) and "mount -t cgroup -o hugetlb" in str(check)
+
+
+def test_java_matrix_prints_each_version_and_names_the_fix_for_a_missing_one(tmp_path, monkeypatch):
+    working, missing = tmp_path / "21", tmp_path / "11"
+    (working / "bin").mkdir(parents=True)
+    java = working / "bin" / "java"
+    java.write_text("#!/bin/sh\necho 'openjdk version \"21.0.8\" 2025-07-15 LTS' >&2\n")
+    java.chmod(0o755)
+    monkeypatch.setattr(hostcheck, "profile_java_runtimes", lambda: [missing, working])
+    lines = [str(check) for check in hostcheck.check_java_matrix()]
+    assert lines[0].startswith(f"[FAIL] Java 11: {missing}/bin/java is missing")
+    assert "fix: make deps (scripts/install-jdks.sh)" in lines[0]
+    assert lines[1] == f'[ OK ] Java 21: openjdk version "21.0.8" 2025-07-15 LTS ({working} -> {working})'
+
+
+def test_the_crunjar_profile_lists_one_java_home_per_matrix_version():
+    assert [home.name for home in hostcheck.profile_java_runtimes()] == ["11", "17", "21", "25"]
