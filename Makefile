@@ -29,7 +29,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 .PHONY: setup
 setup: venv deps nomad driver jars ## Everything the tests need: venv, host packages, Nomad, driver, JARs
@@ -106,6 +106,24 @@ test-e2e-parallel: setup ## The same suites with pabot --processes $(PABOT_PROCE
 	$(LEFTOVERS) || status=1; \
 	exit $$status
 
+IMAGE ?= localhost/nomad-e2e:latest
+RUNS  ?= 10
+# SOAK_LOCK=/path flocks that file around each soak run (hosts shared with other test runs).
+SOAK_LOCK ?=
+
+.PHONY: image
+image: ## Debian 12 test image built by mmdebstrap from Debian's packages and PyPI, imported into podman as IMAGE
+	bash scripts/deps.sh image
+	IMAGE=$(IMAGE) bash scripts/image.sh
+
+.PHONY: test-e2e-container
+test-e2e-container: image setup ## make test-e2e inside the image (privileged, host cgroups, no network), into results/container/
+	IMAGE=$(IMAGE) PYTHON=$(PYTHON) ROBOT_OPTS="$(ROBOT_OPTS)" bash scripts/container-run.sh
+
+.PHONY: soak
+soak: setup ## The e2e suites RUNS times, serial and pabot in turn, with a flakiness table and one report, into results/soak/
+	$(PYTHON) scripts/soak.py --runs $(RUNS) --results $(RESULTS)/soak $(if $(SOAK_LOCK),--lock $(SOAK_LOCK))
+
 .PHONY: test-conformance
 DRIVER ?= crunjar
 CONFORMANCE_SUITES := --suite Suites.Jobs --suite Suites.Output --suite Suites.Scenarios --suite Suites.Api
@@ -116,26 +134,6 @@ test-conformance: setup ## The driver-agnostic suites against DRIVER=<name> (its
 	python3 scripts/capability-matrix.py --driver $(DRIVER) $(RESULTS)/conformance-$(DRIVER)/output.xml || status=1; \
 	exit $$status
 
-.PHONY: test-install
-test-install: setup ## pip install . into a fresh venv, then a suite outside the checkout runs a JAR
-	bash scripts/check-install.sh
-
-.PHONY: test-all
-test-all: ## Unit tests, the install check, the end-to-end suites, then the external-cluster run; fails if any fails
-	@status=0; $(MAKE) --no-print-directory test-unit || status=1; \
-		$(MAKE) --no-print-directory test-install || status=1; \
-		$(MAKE) --no-print-directory test-e2e || status=1; \
-		$(MAKE) --no-print-directory test-external || status=1; exit $$status
-
-BENCH_RESULTS := $(RESULTS)/bench
-BENCH_RUNS    ?= 20
-
-.PHONY: bench
-bench: setup ## Performance suites, then start latency of java -jar, raw_exec, Nomad's java driver and crunjar, into results/bench/
-	@mkdir -p $(BENCH_RESULTS)
-	@status=0; \
-	$(VENV)/bin/robot --outputdir $(BENCH_RESULTS) --loglevel DEBUG:INFO $(ROBOT_OPTS) suites/performance || status=1; \
-	$(PYTHON) bench/start_latency.py --runs $(BENCH_RUNS) --metrics $(BENCH_RESULTS)/metrics.json || status=1; \
 .PHONY: test-external
 EXTERNAL_CLUSTER := $(RESULTS)/external-cluster
 EXTERNAL_SUITES  := $(CONFORMANCE_SUITES) --suite Suites.External
@@ -153,6 +151,27 @@ test-external: setup ## An ACL cluster started out of band; the driver-agnostic 
 	$(PYTHON) scripts/check-leftovers.py --baseline $(RESULTS)/leftovers-before-external.json || status=1; \
 	exit $$status
 
+.PHONY: test-install
+test-install: setup ## pip install . into a fresh venv, then a suite outside the checkout runs a JAR
+	bash scripts/check-install.sh
+
+.PHONY: test-all
+# The end-to-end suites run under pabot here: a third of the serial time on 2 cores (make test-e2e runs them serially).
+test-all: ## Unit tests, the install check, the end-to-end suites (pabot), then the external-cluster run; fails if any fails
+	@status=0; $(MAKE) --no-print-directory test-unit || status=1; \
+		$(MAKE) --no-print-directory test-install || status=1; \
+		$(MAKE) --no-print-directory test-e2e-parallel || status=1; \
+		$(MAKE) --no-print-directory test-external || status=1; exit $$status
+
+BENCH_RESULTS := $(RESULTS)/bench
+BENCH_RUNS    ?= 20
+
+.PHONY: bench
+bench: setup ## Performance suites, then start latency of java -jar, raw_exec, Nomad's java driver and crunjar, into results/bench/
+	@mkdir -p $(BENCH_RESULTS)
+	@status=0; \
+	$(VENV)/bin/robot --outputdir $(BENCH_RESULTS) --loglevel DEBUG:INFO $(ROBOT_OPTS) suites/performance || status=1; \
+	$(PYTHON) bench/start_latency.py --runs $(BENCH_RUNS) --metrics $(BENCH_RESULTS)/metrics.json || status=1; \
 	exit $$status
 
 .PHONY: bench-check
