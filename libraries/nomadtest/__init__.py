@@ -1,3 +1,3 @@
 """Internal package shared by the keyword libraries; not a public API."""
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
