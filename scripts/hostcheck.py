@@ -127,12 +127,13 @@ def run(command: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=COMMAND_TIMEOUT, check=False)
 
 
-def check_crun() -> Check:
-    crun = shutil.which("crun")
-    if crun is None:
-        return Check("crun", False, "not found on PATH", "make deps (apt-get install crun)")
-    version = run([crun, "--version"]).stdout.splitlines()[0]
-    return Check("crun", True, f"{version} ({crun})")
+def check_oci_runtime(name: str) -> Check:
+    """An OCI runtime the driver can use (crun by default, runc by choice), with its version."""
+    path = shutil.which(name)
+    if path is None:
+        return Check(name, False, "not found on PATH", f"make deps (apt-get install {name})")
+    version = run([path, "--version"]).stdout.splitlines()[0]
+    return Check(name, True, f"{version} ({path})")
 
 
 def check_crun_container() -> Check:
@@ -243,14 +244,6 @@ def check_java_matrix() -> list[Check]:
     return checks
 
 
-def check_runc() -> Check:
-    runc = shutil.which("runc")
-    if runc is None:
-        return Check("runc", False, "not found on PATH", "make deps (apt-get install runc)")
-    version = run([runc, "--version"]).stdout.splitlines()[0]
-    return Check("runc", True, f"{version} ({runc})")
-
-
 def check_executable(name: str, path: str, version_args: list[str], fix: str) -> Check:
     if not os.access(path, os.X_OK):
         return Check(name, False, f"{path} is missing", fix)
@@ -299,9 +292,9 @@ def doctor(nomad: str, driver: str) -> int:
     checks = [
         check_root(),
         check_cgroups(),
-        check_crun(),
+        check_oci_runtime("crun"),
         check_crun_container(),
-        check_runc(),
+        check_oci_runtime("runc"),
         *check_jdks(),
         *check_java_matrix(),
         check_go(),
