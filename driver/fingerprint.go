@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -207,9 +208,24 @@ func (d *Driver) probeCrun(c *crunCLI) error {
 		return nil
 	}
 	msgs, _ := crunLogMessages(logPath)
-	text := strings.TrimSpace(strings.Join(append(msgs, strings.TrimSpace(string(out))), "; "))
-	if strings.Contains(text, "hybrid mode") {
-		return fmt.Errorf("crun cannot start containers: %s. %s", text, hybridCgroupHelp)
+	return probeFailure(c.Path, d.config.CgroupParent, err, msgs, strings.TrimSpace(string(out)))
+}
+
+// probeFailure explains why the probe container failed from the runtime's
+// log messages and output, naming the setting to fix where it is known.
+func probeFailure(runtime, cgroupParent string, err error, msgs []string, out string) error {
+	// crun prints on stderr what it also logs: say each message once.
+	if out != "" && !slices.Contains(msgs, out) {
+		msgs = append(msgs, out)
 	}
-	return fmt.Errorf("%s cannot start a test container (%v): %s", c.Path, err, text)
+	text := strings.Join(msgs, "; ")
+	switch {
+	case strings.Contains(text, "hybrid mode"):
+		return fmt.Errorf("crun cannot start containers: %s. %s", text, hybridCgroupHelp)
+	case strings.Contains(text, "cgroup"):
+		return fmt.Errorf("cgroup_parent %q is not usable: %s cannot create a container's cgroup under it (%v): %s. "+
+			"Set cgroup_parent in the crunjar plugin config to a cgroup name that can be created in every mounted "+
+			"cgroup hierarchy with the controllers crunjar needs (memory, cpu, pids)", cgroupParent, runtime, err, text)
+	}
+	return fmt.Errorf("%s cannot start a test container (%v): %s", runtime, err, text)
 }

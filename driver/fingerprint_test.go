@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -78,6 +79,20 @@ func TestFingerprint_Unhealthy(t *testing.T) {
 	fp = fingerprintWith(t, PluginConfig{Runtime: crun, JavaRuntimes: []string{jdkHome}, DefaultJavaVersion: 17})
 	if fp.Health != drivers.HealthStateUnhealthy || !strings.Contains(fp.HealthDescription, "default_java_version 17 is not installed; available: 21") {
 		t.Errorf("default version: %+v", fp)
+	}
+}
+
+func TestProbeFailure_NamesTheCgroupParent(t *testing.T) {
+	msg := "creating cgroup directory `/sys/fs/cgroup/memory/cgroup.procs/x/probe`: Not a directory"
+	err := probeFailure("/usr/bin/crun", "cgroup.procs/x", errors.New("exit status 1"), []string{msg}, msg)
+	want := `cgroup_parent "cgroup.procs/x" is not usable: /usr/bin/crun cannot create a container's cgroup under it ` +
+		"(exit status 1): " + msg + ". Set cgroup_parent in the crunjar plugin config"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("got %v, want prefix %q", err, want)
+	}
+	err = probeFailure("/usr/bin/crun", "crunjar", errors.New("exit status 1"), nil, "no such file")
+	if err == nil || err.Error() != "/usr/bin/crun cannot start a test container (exit status 1): no such file" {
+		t.Errorf("other failure: %v", err)
 	}
 }
 

@@ -39,6 +39,14 @@ def test_mounts_under_a_run_dir_deepest_and_latest_first_without_siblings():
     assert [mount.mount_id for mount in below] == [83, 82, 81, 85]
 
 
+def test_mounts_under_a_path_through_a_symlink(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    mountinfo = f"90 27 0:41 / {tmp_path}/real/run/secrets rw - tmpfs tmpfs rw\n"
+    below = processes.mounts_under(tmp_path / "link" / "run", processes.parse_mountinfo(mountinfo))
+    assert [mount.mount_id for mount in below] == [90]
+
+
 def test_cgroup_hierarchies_v1_and_unified():
     hierarchies = processes.cgroup_hierarchies(processes.parse_mountinfo(MOUNTINFO))
     assert hierarchies == [Path("/sys/fs/cgroup/memory"), Path("/sys/fs/cgroup/unified")]

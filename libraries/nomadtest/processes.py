@@ -174,7 +174,9 @@ def read_mounts() -> list[Mount]:
 
 def mounts_under(path: Path, mounts: list[Mount]) -> list[Mount]:
     """Mounts at or below ``path``, deepest first and, on one point, the latest mount first."""
-    pattern = path_pattern(path)
+    # The kernel lists mount points with symlinks resolved: a run root reached through a link
+    # holds Nomad's secrets mounts under its real path.
+    pattern = path_pattern(Path(os.path.realpath(path)))
     below = [mount for mount in mounts if pattern.match(mount.mount_point)]
     return sorted(below, key=lambda mount: (mount.mount_point.count("/"), mount.mount_id), reverse=True)
 

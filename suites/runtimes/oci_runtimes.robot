@@ -42,6 +42,7 @@ Signals Reach The JVM In crun    crun    Signals Should Reach The JVM
 Signals Reach The JVM In runc    runc    Signals Should Reach The JVM
 Graceful Shutdown In runc    runc    Graceful Shutdown Should Complete
 Memory Limit In runc    runc    Memory Limit Should Hold
+Seccomp Denies A Namespace Change In The JVM In crun    crun    Seccomp Should Deny A Namespace Change In The JVM
 Fingerprint Names The Runtime
     [Documentation]    Each agent's driver fingerprints the runtime it was given: its name, resolved path
     ...    and version, as ``<runtime> --version`` reports them.

@@ -48,6 +48,22 @@ Runtime Failing At Create Fails The Task With Its Message
     ...    agent=${agent}
     [Teardown]    Stop Agent Of Test    refusing-runtime
 
+Bogus Cgroup Parent Makes The Driver Unhealthy
+    [Documentation]    A ``cgroup_parent`` under which no cgroup can be created (here below a cgroup's
+    ...    ``cgroup.procs`` file, in every hierarchy, as a missing controller would) leaves the driver
+    ...    unhealthy at its first fingerprint, naming the cgroup parent, the runtime's error and the
+    ...    setting to fix; no cgroup or container is left.
+    VAR    ${parent}=    cgroup.procs/crunjar-bogus
+    ${agent}=    Start Nomad Server    name=bogus-cgroup    plugin_config=${{ {"cgroup_parent": $parent} }}
+    ...    wait_for_driver=${False}
+    ${health}=    Driver Should Not Be Healthy    agent=${agent}
+    Should Contain    ${health}    cgroup_parent "${parent}" is not usable: ${{ shutil.which("crun") }} cannot create
+    Should Contain    ${health}    /sys/fs/cgroup/    # the hierarchy and directory crun tried
+    Should Contain    ${health}    Not a directory
+    Should Contain    ${health}    Set cgroup_parent in the crunjar plugin config
+    Resources Should Not Have Leaked    agent=${agent}
+    [Teardown]    Stop Agent Of Test    bogus-cgroup
+
 JDK Whose Java Fails In The Container Fails The Task
     [Documentation]    A JDK whose ``java -version`` works on the host but whose JVM cannot start makes the
     ...    task fail with the JVM's exit code 1 and its own error on stderr, once, leaving nothing.
