@@ -1,10 +1,12 @@
 """Run the end-to-end suites again and again and report which tests flake.
 
 Runs ``make test-e2e`` (odd runs) and ``make test-e2e-parallel`` (even runs) ``--runs`` times,
-each into ``<results>/<n>/`` (its output.xml, console log and leftover check kept), then prints
-one row per test that did not pass every time (runs, fails, skips, the first failure message)
-and each run's leftover check, and combines every run's output.xml into one report with rebot.
-Exits 1 when any test failed in any run, any run left something behind, or a run did not finish.
+each into ``<results>/<n>/`` (its output.xml, console log, leftover check, exit status and time kept),
+then prints one row per test that did not pass every time (runs, fails, skips, the first failure
+message) and each run's leftover check, writes the same table for every test to
+``<results>/flakiness.tsv``, and combines every run's output.xml into one report with rebot.
+Exits 1 when any test failed in any run, any run left something behind, did not finish, or
+exited non-zero.
 
 A test that fails in some runs and passes in others is flaky; one that fails in every run is
 broken. Neither is retried: the table is there to find them and fix them.
@@ -14,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import fcntl
+import json
 import re
 import subprocess
 import sys
@@ -25,6 +29,8 @@ from pathlib import Path
 
 from robot.api import ExecutionResult, ResultVisitor
 
+# What a run records of itself (exit status, wall time) beside its output.xml.
+RUN_RECORD = "soak-run.json"
 LEFTOVER_LINE = re.compile(r"^leftover check of (?P<root>\S+): (?P<count>\d+) item\(s\) left behind by this run$", re.M)
 # A failure message in the table is cut to this many characters, on one line.
 MESSAGE_WIDTH = 100
@@ -40,7 +46,7 @@ class Outcome:
 class Run:
     number: int
     mode: str  # "serial" or "pabot"
-    rc: int
+    rc: int | None  # None: the run left no record of its exit status
     seconds: float
     tests: dict[str, Outcome] = field(default_factory=dict)
     leftovers: int | None = None  # None: the check did not run or printed nothing
@@ -118,6 +124,17 @@ def table(runs: Iterable[Run]) -> list[Row]:
     return list(rows.values())
 
 
+def write_table(rows: Iterable[Row], path: Path) -> None:
+    """Every test's row, tab-separated, for a spreadsheet or a later comparison of soaks."""
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(["test", "runs", "passes", "fails", "skips", "first failed run", "first failure"])
+        for row in rows:
+            passes = row.runs - row.fails - row.skips
+            first_run = "" if row.first_failed_run is None else row.first_failed_run
+            writer.writerow([row.test, row.runs, passes, row.fails, row.skips, first_run, one_line(row.first_failure)])
+
+
 def one_line(message: str, width: int = MESSAGE_WIDTH) -> str:
     text = " ".join(message.split())
     return text if len(text) <= width else text[: width - 3] + "..."
@@ -131,8 +148,9 @@ def report(runs: list[Run]) -> tuple[str, bool]:
     for run in runs:
         counted = [o.status for o in run.tests.values()]
         leftovers = "no leftover check" if run.leftovers is None else f"{run.leftovers} leftover(s)"
+        rc = "?" if run.rc is None else run.rc
         lines.append(
-            f"  {run.number:>3} {run.mode:<6} rc={run.rc:<3} {run.seconds:>6.0f} s  {len(counted)} tests, "
+            f"  {run.number:>3} {run.mode:<6} rc={rc:<3} {run.seconds:>6.0f} s  {len(counted)} tests, "
             f"{counted.count('PASS')} passed, {counted.count('FAIL')} failed, {counted.count('SKIP')} skipped; "
             f"{leftovers}"
         )
@@ -151,11 +169,13 @@ def report(runs: list[Run]) -> tuple[str, bool]:
     broken = sum(row.broken for row in rows)
     leftovers = sum(run.leftovers or 0 for run in runs)
     unread = sum(not run.tests or run.leftovers is None for run in runs)
+    exited = sum(run.rc not in (0, None) for run in runs)
     lines.append(
         f"{len(runs)} run(s), {len(rows)} tests: {flaky} flaky, {broken} failing every time, "
-        f"{leftovers} leftover(s), {unread} run(s) without results or leftover check"
+        f"{leftovers} leftover(s), {unread} run(s) without results or leftover check, "
+        f"{exited} run(s) exiting non-zero"
     )
-    return "\n".join(lines), not failing and not leftovers and not unread
+    return "\n".join(lines), not failing and not leftovers and not unread and not exited
 
 
 @contextlib.contextmanager
@@ -183,8 +203,20 @@ def soak_run(number: int, results: Path, make: list[str], lock: Path | None) -> 
         started = time.monotonic()
         rc = subprocess.run([*make, target, f"RESULTS={directory}"], stdout=log, stderr=subprocess.STDOUT).returncode
         seconds = time.monotonic() - started
-    run = Run(number, mode, rc, seconds)
-    run.leftovers, run.leftover_lines = parse_leftovers(console.read_text(errors="replace"))
+    (directory / RUN_RECORD).write_text(json.dumps({"rc": rc, "seconds": round(seconds, 1)}) + "\n")
+    return read_run(number, results)
+
+
+def read_run(number: int, results: Path) -> Run:
+    """A finished run from what it left in ``<results>/<number>/``."""
+    directory = results / str(number)
+    run = Run(number, mode_of(number), rc=None, seconds=0.0)
+    if (directory / RUN_RECORD).is_file():
+        record = json.loads((directory / RUN_RECORD).read_text())
+        run.rc, run.seconds = record["rc"], record["seconds"]
+    console = directory / "console.log"
+    if console.is_file():
+        run.leftovers, run.leftover_lines = parse_leftovers(console.read_text(errors="replace"))
     if (directory / "output.xml").is_file():
         run.tests = read_tests(directory / "output.xml")
     return run
@@ -212,19 +244,14 @@ def main() -> int:
     runs = []
     for number in range(1, args.runs + 1):
         if args.report_only:
-            run = Run(number, mode_of(number), 0, 0.0)
-            console = args.results / str(number) / "console.log"
-            if console.is_file():
-                run.leftovers, run.leftover_lines = parse_leftovers(console.read_text(errors="replace"))
-            if (args.results / str(number) / "output.xml").is_file():
-                run.tests = read_tests(args.results / str(number) / "output.xml")
+            runs.append(read_run(number, args.results))
         else:
-            run = soak_run(number, args.results, [args.make, "--no-print-directory"], args.lock)
-        runs.append(run)
+            runs.append(soak_run(number, args.results, [args.make, "--no-print-directory"], args.lock))
     combine(args.results, runs, args.rebot)
     text, clean = report(runs)
     print(text)
     (args.results / "flakiness.txt").write_text(text + "\n")
+    write_table(table(runs), args.results / "flakiness.tsv")
     return 0 if clean else 1
 
 

@@ -88,3 +88,35 @@ def test_tests_are_named_below_the_top_suite(tmp_path):
     robot.run(str(suites), output=str(output), log="NONE", report="NONE", stdout=io.StringIO(), name="Any Name")
     tests = soak.read_tests(output)
     assert tests == {"Inner.Checks.Passes": PASS, "Inner.Checks.Fails": Outcome("FAIL", "on purpose")}
+
+
+def test_a_run_exiting_non_zero_is_not_clean_even_when_its_tests_passed():
+    broken_make = Run(1, "serial", 2, 1.0, tests={"a": PASS}, leftovers=0)
+    text, clean = soak.report([broken_make])
+    assert not clean
+    assert "1 run(s) exiting non-zero" in text
+    unrecorded = Run(1, "serial", None, 0.0, tests={"a": PASS}, leftovers=0)
+    text, clean = soak.report([unrecorded])
+    assert clean
+    assert "rc=?" in text
+
+
+def test_the_full_table_lists_every_test_with_its_passes(tmp_path):
+    rows = soak.table([run(1, a=PASS, b=PASS), run(2, a=PASS, b=Outcome("FAIL", "two\nlines"))])
+    soak.write_table(rows, tmp_path / "flakiness.tsv")
+    lines = (tmp_path / "flakiness.tsv").read_text().splitlines()
+    assert lines == [
+        "test\truns\tpasses\tfails\tskips\tfirst failed run\tfirst failure",
+        "a\t2\t2\t0\t0\t\t",
+        "b\t2\t1\t1\t0\t2\ttwo lines",
+    ]
+
+
+def test_report_only_reads_a_run_back_with_its_exit_status_and_time(tmp_path):
+    directory = tmp_path / "1"
+    directory.mkdir()
+    (directory / soak.RUN_RECORD).write_text('{"rc": 0, "seconds": 575.2}\n')
+    (directory / "console.log").write_text("leftover check of /tmp/x: 0 item(s) left behind by this run\n")
+    run_back = soak.read_run(1, tmp_path)
+    assert (run_back.rc, run_back.seconds, run_back.leftovers, run_back.tests) == (0, 575.2, 0, {})
+    assert soak.read_run(2, tmp_path).rc is None
