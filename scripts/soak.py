@@ -1,9 +1,9 @@
 """Run the end-to-end suites again and again and report which tests flake.
 
 Runs ``make test-e2e`` (odd runs) and ``make test-e2e-parallel`` (even runs) ``--runs`` times,
-each into ``<results>/<n>/`` (its output.xml, console log, leftover check, exit status and time kept),
-then prints one row per test that did not pass every time (runs, fails, skips, the first failure
-message) and each run's leftover check, writes the same table for every test to
+each into ``<results>/<n>/`` (its output.xml, console log, leftover check, exit status and time
+kept), then prints one row per test that did not pass every time (runs, fails, skips, the first
+failure message) and each run's leftover check, writes the same table for every test to
 ``<results>/flakiness.tsv``, and combines every run's output.xml into one report with rebot.
 Exits 1 when any test failed in any run, any run left something behind, did not finish, or
 exited non-zero.
