@@ -81,9 +81,10 @@ $(FIXTURES): jars/build/hello.jar scripts/make-fixtures.sh
 	@touch $@
 
 .PHONY: test-unit
-test-unit: venv deps nomad ## pytest of utest/ and go test of driver/ (its harness tests need root, crun and a JDK)
+test-unit: venv deps nomad driver ## pytest of utest/, go test of driver/ (its harness tests need root, crun and a JDK), licences of the Go binaries we build
 	@mkdir -p $(RESULTS)
 	@status=0; \
+	$(PYTHON) scripts/check-licences.py $(filter $(CURDIR)/bin/nomad,$(NOMAD_BIN)) $(DRIVER_BIN) || status=1; \
 	$(PYTHON) -m pytest utest --junitxml=$(RESULTS)/pytest.xml -q || status=1; \
 	(cd driver && $(GO) test -json ./... > ../$(RESULTS)/go-test.json) || status=1; \
 	python3 scripts/summarize.py --go $(RESULTS)/go-test.json --show-failures || status=1; \
@@ -179,13 +180,14 @@ bench-check: venv ## Fail when a median of the last `make bench` regressed beyon
 	$(PYTHON) bench/baseline.py check --metrics $(BENCH_RESULTS)/metrics.json --baseline bench/baseline.json
 
 .PHONY: lint
-lint: venv ## robocop, ruff, gofmt and go vet
+lint: venv ## robocop, ruff, gofmt, go vet, and no BUSL module in the Go build
 	$(VENV)/bin/robocop check suites resources
 	$(VENV)/bin/robocop format --check suites resources
 	$(VENV)/bin/ruff check libraries resources utest scripts bench
 	$(VENV)/bin/ruff format --check libraries resources utest scripts bench
 	@test -z "$$(gofmt -l driver)" || { gofmt -l driver; exit 1; }
 	cd driver && $(GO) vet ./...
+	$(PYTHON) scripts/check-licences.py --module driver
 
 .PHONY: docs
 docs: venv ## libdoc HTML of each keyword library and resource file into results/docs/

@@ -14,7 +14,6 @@ import (
 	"github.com/hashicorp/nomad/drivers/shared/eventer"
 	"github.com/hashicorp/nomad/plugins/base"
 	"github.com/hashicorp/nomad/plugins/drivers"
-	"github.com/hashicorp/nomad/plugins/drivers/fsisolation"
 	"github.com/hashicorp/nomad/plugins/shared/hclspec"
 	"golang.org/x/sys/unix"
 )
@@ -40,7 +39,7 @@ var (
 		Exec:        true,
 		// Image isolation makes Nomad set NOMAD_TASK_DIR=/local and friends,
 		// which is where the container sees the task directories.
-		FSIsolation: fsisolation.Image,
+		FSIsolation: drivers.FSIsolationImage,
 		NetIsolationModes: []drivers.NetIsolationMode{
 			drivers.NetIsolationModeHost,
 			drivers.NetIsolationModeGroup,
@@ -423,13 +422,11 @@ func (d *Driver) TaskStats(ctx context.Context, taskID string, interval time.Dur
 	if !ok {
 		return nil, drivers.ErrTaskNotFound
 	}
-	var totalMHz float64
-	var cores int
-	if d.nomadConfig != nil && d.nomadConfig.Topology != nil {
-		c := d.nomadConfig.Topology.Compute()
-		totalMHz, cores = float64(c.TotalCompute), c.NumCores
+	var r *drivers.Resources
+	if h.state.TaskConfig != nil {
+		r = h.state.TaskConfig.Resources
 	}
-	return h.stats(ctx, interval, totalMHz, cores), nil
+	return h.stats(ctx, interval, coreMHz(r, usableCores(r))), nil
 }
 
 func (d *Driver) SignalTask(taskID string, signal string) error {

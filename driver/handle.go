@@ -141,7 +141,7 @@ func (h *taskHandle) TaskStatus() *drivers.TaskStatus {
 }
 
 // stats sends resource usage every interval until ctx ends or the task exits.
-func (h *taskHandle) stats(ctx context.Context, interval time.Duration, totalMHz float64, cores int) <-chan *drivers.TaskResourceUsage {
+func (h *taskHandle) stats(ctx context.Context, interval time.Duration, coreMHz float64) <-chan *drivers.TaskResourceUsage {
 	ch := make(chan *drivers.TaskResourceUsage)
 	go func() {
 		defer close(ch)
@@ -173,9 +173,7 @@ func (h *taskHandle) stats(ctx context.Context, interval time.Duration, totalMHz
 				usage.CpuStats.Percent = pct(prev.total, cur.total)
 				usage.CpuStats.UserMode = pct(prev.user, cur.user)
 				usage.CpuStats.SystemMode = pct(prev.system, cur.system)
-				if cores > 0 {
-					usage.CpuStats.TotalTicks = usage.CpuStats.Percent / 100 * totalMHz / float64(cores)
-				}
+				usage.CpuStats.TotalTicks = usage.CpuStats.Percent / 100 * coreMHz
 			}
 			prev = cur
 			select {

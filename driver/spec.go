@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 
@@ -258,17 +257,6 @@ func cpuQuota(r *drivers.Resources, period int64, numCores int) (quota int64, pe
 	return quota, uint64(period), nil
 }
 
-// usableCores is how many cores Nomad's compute (and so PercentTicks)
-// counts: the node's cores less reserved ones.
-func (d *Driver) usableCores() int {
-	if d.nomadConfig != nil && d.nomadConfig.Topology != nil {
-		if n := d.nomadConfig.Topology.UsableCores().Size(); n > 0 {
-			return n
-		}
-	}
-	return runtime.NumCPU()
-}
-
 // taskEnv is Nomad's task environment plus JAVA_HOME and the JDK on PATH.
 func taskEnv(cfg *drivers.TaskConfig, home string) []string {
 	env := map[string]string{}
@@ -343,7 +331,7 @@ func (d *Driver) prepareSpec(cfg *drivers.TaskConfig, tc *TaskConfig, id string)
 	}
 	cs.MemoryLimit, cs.MemoryReserve, cs.CPUShares, cs.CpusetCpus = resourceLimits(cfg.Resources)
 	if tc.CPUHardLimit {
-		if cs.CPUQuota, cs.CPUPeriod, err = cpuQuota(cfg.Resources, tc.CPUCFSPeriod, d.usableCores()); err != nil {
+		if cs.CPUQuota, cs.CPUPeriod, err = cpuQuota(cfg.Resources, tc.CPUCFSPeriod, usableCores(cfg.Resources)); err != nil {
 			return nil, err
 		}
 	}

@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -254,6 +255,33 @@ def check_executable(name: str, path: str, version_args: list[str], fix: str) ->
     return Check(name, True, f"{output[0]} ({path})")
 
 
+# CI builds and proves this Nomad, the last release under MPL-2.0; from v1.7.0 on Nomad is BUSL-1.1.
+PROVEN_NOMAD = (1, 6, 3)
+FIRST_BUSL_NOMAD = (1, 7, 0)
+
+
+def nomad_licence(version_line: str) -> str:
+    """What the first line of ``nomad version`` means for this project: licence and whether CI proves it."""
+    match = re.search(r"v(\d+)\.(\d+)\.(\d+)", version_line)
+    if match is None:
+        return "version not recognised"
+    version = tuple(int(part) for part in match.groups())
+    licence = "BUSL-1.1" if version >= FIRST_BUSL_NOMAD else "MPL-2.0"
+    if version == PROVEN_NOMAD:
+        return f"{licence}, the version CI proves"
+    if version > PROVEN_NOMAD:
+        return f"{licence}, newer than the 1.6.3 CI proves: tests needing it run, templates follow it"
+    return f"{licence}, older than the 1.6.3 CI proves"
+
+
+def check_nomad(path: str) -> Check:
+    check = check_executable("nomad", path, ["version"], "make nomad (or NOMAD_BIN=/path/to/nomad)")
+    if check.ok:
+        line = check.detail.split(" (", 1)[0]
+        return Check(check.name, True, f"{line} ({nomad_licence(line)}; {path})")
+    return check
+
+
 def check_go() -> Check:
     go = shutil.which("go")
     if go is None:
@@ -298,7 +326,7 @@ def doctor(nomad: str, driver: str) -> int:
         *check_jdks(),
         *check_java_matrix(),
         check_go(),
-        check_executable("nomad", nomad, ["version"], "make nomad (or NOMAD_BIN=/path/to/nomad)"),
+        check_nomad(nomad),
     ]
     driver_built = os.access(driver, os.X_OK)
     checks.append(

@@ -55,3 +55,10 @@ def test_java_matrix_prints_each_version_and_names_the_fix_for_a_missing_one(tmp
 
 def test_the_crunjar_profile_lists_one_java_home_per_matrix_version():
     assert [home.name for home in hostcheck.profile_java_runtimes()] == ["11", "17", "21", "25"]
+
+
+def test_doctor_names_the_nomad_licence_and_whether_ci_proves_it():
+    assert hostcheck.nomad_licence("Nomad v1.6.3") == "MPL-2.0, the version CI proves"
+    assert hostcheck.nomad_licence("Nomad v1.11.3").startswith("BUSL-1.1, newer than the 1.6.3 CI proves")
+    assert hostcheck.nomad_licence("Nomad v1.5.0").startswith("MPL-2.0, older")
+    assert hostcheck.nomad_licence("something else") == "version not recognised"

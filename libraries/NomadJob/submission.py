@@ -7,7 +7,7 @@ from datetime import timedelta
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import forensics, jobs, profiles
+from nomadtest import agents, forensics, jobs, profiles
 from nomadtest.library import LIFECYCLE, LibraryComponent
 from nomadtest.registry import REGISTRY
 from nomadtest.waiting import Deadline
@@ -41,7 +41,9 @@ class Submission(LibraryComponent):
         for example to update a job submitted earlier. Ids with whitespace or control
         characters are refused, as Nomad refuses them.
 
-        A template that reads ``driver`` gets the driver under test unless ``driver`` is given.
+        A template that reads ``driver`` gets the driver under test unless ``driver`` is given, and
+        one that reads ``nomad_version`` the version of the agent it is submitted to, so it can
+        follow what that Nomad supports: ``{% if nomad_version is nomad_at_least("1.8.0") %}``.
         When the driver's profile delivers JARs as artifacts, a ``jar_path`` naming a file on
         this host is served over HTTP and becomes an artifact downloaded to ``local/``.
 
@@ -60,7 +62,7 @@ class Submission(LibraryComponent):
         client = target.client
         if profiles.active().jar_delivery == "artifact":
             variables = self.library.delivery.deliver(variables)
-        defaults = {"driver": target.driver}
+        defaults = {"driver": target.driver, "nomad_version": str(target.nomad_version or agents.PROVEN_VERSION)}
         rendered = jobs.render_job(template_or_file, variables, hcl_text=hcl, unique=unique, defaults=defaults)
         logger.info(forensics.as_html(f"Job {rendered.job_id} from {rendered.source}", rendered.hcl), html=True)
         job = jobs.parse_job(client, rendered)

@@ -7,7 +7,7 @@ import os
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
-from nomadtest import profiles
+from nomadtest import profiles, versions
 from nomadtest.library import QUERY, LibraryComponent
 
 
@@ -36,7 +36,8 @@ class Capabilities(LibraryComponent):
     def skip_if_driver_lacks_a_needed_capability(self, *capabilities: str) -> None:
         """Skips when the driver under test does not claim one of ``capabilities``, or, without
         them, one the running test's ``needs:<capability>`` tags name; says which and where the
-        profile is.
+        profile is. A ``needs:nomad>=1.9.2`` tag skips the test when the Nomad under test (the
+        ``NOMAD_BIN`` binary, or the external cluster's agents) is older, saying both versions.
 
         Meant for ``Test Setup`` (the project's ``suites/__init__.robot`` has it), or with
         capabilities for a ``Suite Setup`` whose own steps need them: skipping there skips the
@@ -62,3 +63,15 @@ class Capabilities(LibraryComponent):
             builtin.skip("Needs an external cluster (NOMAD_ADDR): `make test-external` starts one and runs this.")
         if lacking:
             builtin.skip(f"Driver '{profile.name}' does not claim {', '.join(lacking)} (profile: {profile.source}).")
+        self._skip_if_nomad_is_older(tags, builtin)
+
+    def _skip_if_nomad_is_older(self, tags: list[str], builtin: BuiltIn) -> None:
+        if not versions.needed(tags):
+            return
+        running = self.library.manager.run_nomad_version()
+        too_new = versions.unmet(tags, running)
+        if too_new:
+            builtin.skip(
+                f"Needs Nomad {max(too_new)} or later; the Nomad under test is {running} "
+                f"({self.library.manager.describe_run_version()})."
+            )

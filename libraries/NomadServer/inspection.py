@@ -6,8 +6,9 @@ from typing import Any
 
 from robot.api.deco import keyword
 
-from nomadtest import nodes, processes
+from nomadtest import nodes, processes, versions
 from nomadtest.library import ASSERTION, QUERY, LibraryComponent
+from nomadtest.manager import read_agent_version
 from nomadtest.registry import REGISTRY
 
 
@@ -47,6 +48,39 @@ class Inspection(LibraryComponent):
         manager = self.library.manager
         manager.check_nomad_binary()
         return str(manager.nomad_bin)
+
+    @keyword(tags=[QUERY])
+    def get_nomad_version(self, agent: str | None = None) -> str:
+        """Returns the Nomad version of the agent, like ``1.6.3``, as it reported itself when it
+        became ready (``/v1/agent/self``); with no agent running, the version of the Nomad under
+        test (``NOMAD_BIN`` or the external cluster).
+
+        Tests that need a later Nomad are better tagged ``needs:nomad>=1.9.2``: they are then
+        skipped, with the reason, on an older one.
+
+        Example:
+        | ${version} = | `Get Nomad Version` | |
+        | Skip If | $version.startswith("1.6.") | no disconnect block before 1.8 |
+        """
+        return str(self._version_of(agent))
+
+    @keyword(tags=[QUERY])
+    def nomad_version_is_at_least(self, minimum: str, agent: str | None = None) -> bool:
+        """Returns whether the agent's Nomad (see `Get Nomad Version`) is ``minimum`` or later, for
+        expectations of Nomad's own messages and behaviour that changed between versions.
+
+        Example:
+        | ${quotes_warning} = | `Nomad Version Is At Least` | 1.10.0 |
+        """
+        return self._version_of(agent).at_least(minimum)
+
+    def _version_of(self, agent: str | None) -> versions.NomadVersion:
+        if agent is None and not REGISTRY.agents():
+            return self.library.manager.run_nomad_version()
+        found = REGISTRY.find(agent)
+        if found.nomad_version is None:
+            found.nomad_version = read_agent_version(found.client)
+        return found.nomad_version
 
     @keyword(tags=[QUERY])
     def get_nomad_run_root(self) -> str:

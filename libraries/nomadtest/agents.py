@@ -29,6 +29,8 @@ DEFAULT_CLIENT_OPTIONS = {"fingerprint.denylist": f"{CLOUD_FINGERPRINTERS},consu
 # Settings the library derives itself; overriding them would break ports, cleanup or isolation.
 RESERVED_SETTINGS = {"name", "data_dir", "plugin_dir", "ports", "bind_addr", "advertise", "addresses", "host", "netns"}
 
+# The version templates assume when none is known: the one CI proves.
+PROVEN_VERSION = "1.6.3"
 T = TypeVar("T")
 PortConflictError = portlib.PortConflictError
 
@@ -117,8 +119,14 @@ class AgentSettings:
 
 
 def render_config(
-    settings: AgentSettings, agent_ports: portlib.AgentPorts, run_dir: Path, plugin_dir: Path, plugins: dict
+    settings: AgentSettings,
+    agent_ports: portlib.AgentPorts,
+    run_dir: Path,
+    plugin_dir: Path,
+    plugins: dict,
+    nomad_version: str = PROVEN_VERSION,
 ) -> str:
+    """The agent's configuration; ``nomad_version`` lets the template follow the binary's version."""
     return render(
         "agent.hcl.j2",
         {
@@ -128,6 +136,7 @@ def render_config(
             "bind_addr": settings.host,
             "ports": agent_ports,
             "plugins": plugins,
+            "nomad_version": nomad_version,
         },
     )
 

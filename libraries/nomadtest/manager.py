@@ -25,10 +25,10 @@ import requests
 from robot.api import logger
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
-from . import agentlog, external, failures, jobs, netns, nodes, processes, profiles, runroot, sessions, sweep
+from . import agentlog, external, failures, jobs, netns, nodes, processes, profiles, runroot, sessions, sweep, versions
 from . import agents as agentlib
 from . import ports as portlib
-from .client import NomadAPIError
+from .client import NomadAPIError, NomadClient
 from .listener import owned_by
 from .registry import REGISTRY, Agent
 from .waiting import Deadline, Done, Pending, poll
@@ -69,6 +69,7 @@ class AgentManager:
         self.state = sweep.StateFile(paths.run_root)
         self._prepared = False
         self._nomad_version: str | None = None
+        self._run_version: versions.NomadVersion | None = None
         # Ports handed out recently stay excluded, so a just-stopped agent's ports are not reused at once.
         self._recent_ports: deque[int] = deque(maxlen=300)
         self._crun_paths: dict[str, str | None] = {}
@@ -177,6 +178,15 @@ class AgentManager:
                 top=True,
             )
             builtin.set_suite_metadata("Cluster under test", where, top=True)
+            builtin.set_suite_metadata("Nomad under test", self.describe_run_version(), top=True)
+
+    def describe_run_version(self) -> str:
+        try:
+            version = self.run_nomad_version()
+        except (AgentStartError, versions.VersionError, NomadAPIError, requests.RequestException) as error:
+            return f"unknown ({error})"
+        where = self.external.address if self.external is not None else self.nomad_bin
+        return f"v{version} ({version.licence}), {where}"
 
     def attach(self, name: str, owner: str, token: str | None, namespace: str | None, deadline: Deadline) -> Agent:
         """An attachment to the external cluster, in ``namespace`` or in a new one deleted when it stops."""
@@ -212,6 +222,7 @@ class AgentManager:
             raise
         # Node keywords (Get Nomad Node, Get Driver Info...) of an attachment look at one usable node.
         agent.node_name = usable[0]
+        agent.nomad_version = read_agent_version(agent.client)
         REGISTRY.add(agent)
         logger.info(
             f"Attached '{name}' to the Nomad cluster at {access.address}, namespace '{namespace}'"
@@ -260,6 +271,15 @@ class AgentManager:
         self._nomad_version = first[0]
         return self._nomad_version
 
+    def run_nomad_version(self) -> versions.NomadVersion:
+        """The Nomad this run tests, known before any agent starts: the external cluster's, or NOMAD_BIN's."""
+        if self._run_version is None:
+            if self.external is not None:
+                self._run_version = read_agent_version(self.external.client())
+            else:
+                self._run_version = versions.NomadVersion.parse(self.check_nomad_binary())
+        return self._run_version
+
     def plugins(self, settings: agentlib.AgentSettings, run_dir: Path, uid: str, extra: dict | None) -> dict:
         config: dict[str, Any] = {}
         if settings.driver == "raw_exec":
@@ -302,7 +322,9 @@ class AgentManager:
         plugins = self.plugins(settings, run_dir, uid, plugin_config)
         driver_config = plugins[self.plugin_block_name(settings.driver)]
         # Rendered before anything exists on disk, so a bad setting leaves nothing to clean up.
-        text = agentlib.render_config(settings, agent_ports, run_dir, self.plugin_dir, plugins)
+        text = agentlib.render_config(
+            settings, agent_ports, run_dir, self.plugin_dir, plugins, str(self.run_nomad_version())
+        )
         config_path = run_dir / "agent.hcl"
         agent = Agent(
             name=settings.name,
@@ -378,6 +400,8 @@ class AgentManager:
         agentlib.wait_until_ready(
             api, watched, since, api.driver, deadline, require_driver=require_driver, on_stuck_registration=self.kick
         )
+        for agent in watched:
+            agent.nomad_version = read_agent_version(agent.client)
 
     def kick(self, agent: Agent) -> None:
         """Restart an agent whose client lost the race with its own server's first keyring."""
@@ -578,6 +602,20 @@ class AgentManager:
                 level=level,
                 html=True,
             )
+
+
+def read_agent_version(client: NomadClient) -> versions.NomadVersion:
+    """The agent's Nomad version from ``/v1/agent/self``; a token without ``agent:read`` (an external
+    cluster's) falls back to the oldest version among the nodes, the agents its tasks run on."""
+    try:
+        return versions.from_agent_self(client.get("/v1/agent/self"))
+    except NomadAPIError as error:
+        if error.status != 403:
+            raise
+    listed = [node["Version"] for node in client.get("/v1/nodes") or [] if node.get("Version")]
+    if not listed:
+        raise versions.VersionError("Neither /v1/agent/self (403) nor /v1/nodes tells the Nomad version.")
+    return min(versions.NomadVersion.parse(version) for version in listed)
 
 
 def _robot_variable(name: str) -> Any:

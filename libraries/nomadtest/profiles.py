@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import versions
+
 ENVIRONMENT_VARIABLE = "NOMAD_DRIVER_PROFILE"
 NEEDS_TAG_PREFIX = "needs:"
 JAR_DELIVERIES = ("host_path", "artifact")
@@ -50,7 +52,11 @@ class DriverProfile:
 
     def lacks(self, tags: list[str]) -> list[str]:
         """The capabilities ``needs:`` tags ask for that this driver does not claim."""
-        wanted = [tag[len(NEEDS_TAG_PREFIX) :] for tag in tags if tag.startswith(NEEDS_TAG_PREFIX)]
+        wanted = [
+            tag[len(NEEDS_TAG_PREFIX) :]
+            for tag in tags
+            if tag.startswith(NEEDS_TAG_PREFIX) and not versions.is_version_tag(tag)
+        ]
         have = self.capabilities | run_capabilities()
         return [capability for capability in wanted if capability not in have]
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .client import NomadClient
+from .versions import NomadVersion
 
 if TYPE_CHECKING:
     from .external import ClusterAccess
@@ -69,6 +70,8 @@ class Agent:
     # The address the agent binds, and the network namespace it runs in (empty: the host's).
     host: str = "127.0.0.1"
     netns: str = ""
+    # Read from the agent once it is ready (/v1/agent/self): templates and expectations follow it.
+    nomad_version: NomadVersion | None = None
     client: NomadClient = field(init=False)
     # Crashes inflicted by tests, oldest first (see Disruption).
     disruptions: list[Disruption] = field(default_factory=list, repr=False)

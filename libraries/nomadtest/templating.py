@@ -16,6 +16,8 @@ from typing import Any
 import jinja2
 import jinja2.meta
 
+from .versions import NomadVersion
+
 
 def _templates_dir() -> Path:
     """``templates/`` of the checkout, or the copy installed as package data beside this package."""
@@ -81,7 +83,16 @@ def environment(directory: Path = TEMPLATES_DIR) -> jinja2.Environment:
     )
     env.filters["hcl"] = hcl
     env.filters["hcl_body"] = hcl_body
+    env.tests["nomad_at_least"] = nomad_at_least
     return env
+
+
+def nomad_at_least(version: Any, minimum: str) -> bool:
+    """Jinja test for templates that follow the agent's version:
+    ``{% if nomad_version is nomad_at_least("1.8.0") %}``."""
+    if isinstance(version, jinja2.Undefined):
+        str(version)  # names the missing variable
+    return NomadVersion.parse(str(version)).at_least(minimum)
 
 
 def render(name: str, variables: Mapping[str, Any], directory: Path = TEMPLATES_DIR) -> str:

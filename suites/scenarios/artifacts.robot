@@ -87,6 +87,7 @@ Fetched Files Are Readable By The Task User
 Chown Gives Fetched Files To The Task User
     [Documentation]    With ``chown = true`` and the task's user named, Nomad gives the fetched file to
     ...    that user, as its artifact block documents: owned by nobody, writable by it.
+    [Tags]    needs:nomad>=1.9.2
     ${settings}=    Create Artifact    owned.txt    content=owned\n
     ${jar}=    Get Artifact Url    resource-reader.jar
     ${artifacts}=    Evaluate
