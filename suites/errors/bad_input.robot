@@ -25,7 +25,7 @@ Misspelt Driver Name Fails Fast Naming The Drivers Nomad Has
     ${warns}=    Nomad Version Is At Least    1.10.0
     ${warning}=    Set Variable If    ${warns}    plugin not referenced in the agent configuration*    ${EMPTY}
     Bad Input Should Fail Clearly And Leave Nothing
-    ...    20    *driver 'crunjr' is not among its drivers*${warning}    MisspeltDriver.Start Nomad Server
+    ...    20    *driver 'crunjr'*is not among its drivers*${warning}    MisspeltDriver.Start Nomad Server
     ...    name=misspelt-driver
 
 Non-Executable Plugin Fails Fast Quoting Nomad's Warning
