@@ -20,12 +20,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from nomadtest.perf import figures, regression, store
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "libraries"))
 
-from nomadtest import metrics
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_METRICS = ROOT / "results" / "bench" / metrics.METRICS_FILE_NAME
+DEFAULT_METRICS = ROOT / "results" / "bench" / store.METRICS_FILE_NAME
 DEFAULT_BASELINE = ROOT / "bench" / "baseline.json"
 
 
@@ -33,9 +34,9 @@ def check(metrics_file: Path, baseline_file: Path) -> int:
     if not metrics_file.exists():
         print(f"{metrics_file} does not exist: run `make bench` first.", file=sys.stderr)
         return 1
-    reference = metrics.load_baseline(baseline_file)
-    latest = metrics.latest_metrics(metrics.load_runs(metrics_file))
-    comparisons, missing = metrics.check_all(latest, reference)
+    reference = regression.load_baseline(baseline_file)
+    latest = store.latest_metrics(store.load_runs(metrics_file))
+    comparisons, missing = regression.check_all(latest, reference)
     host = reference.get("host") or {}
     print(
         f"Baseline {baseline_file}: commit {(reference.get('git_commit') or '?')[:12]}, {reference.get('created_at')}, "
@@ -46,9 +47,9 @@ def check(metrics_file: Path, baseline_file: Path) -> int:
     for item in comparisons:
         run = latest[item.name][1]
         verdict = "REGRESSED" if item.regressed else "ok"
-        before, now = metrics.figure(item.baseline, item.unit), metrics.figure(item.current, item.unit)
+        before, now = figures.figure(item.baseline, item.unit), figures.figure(item.current, item.unit)
         print(
-            f"{item.name:<44}{before:>14}{now:>14}{item.change:>+10.1%}{metrics.percent(item.tolerance):>11}  "
+            f"{item.name:<44}{before:>14}{now:>14}{item.change:>+10.1%}{figures.percent(item.tolerance):>11}  "
             f"{verdict} (run {run.get('run')})"
         )
     for name in missing:
@@ -69,30 +70,30 @@ def check(metrics_file: Path, baseline_file: Path) -> int:
 def save(
     metrics_file: Path, baseline_file: Path, names: list[str], tolerance: str | None, overrides: list[str], note: str
 ) -> int:
-    runs = metrics.load_runs(metrics_file)
-    latest = metrics.latest_metrics(runs)
+    runs = store.load_runs(metrics_file)
+    latest = store.latest_metrics(runs)
     unknown = [name for name in names if name not in latest]
     if unknown:
         print(f"Not in {metrics_file}: {', '.join(unknown)} (it has: {', '.join(sorted(latest))})", file=sys.stderr)
         return 1
     chosen = [latest[name][0] for name in (names or sorted(latest))]
-    existing = metrics.load_baseline(baseline_file) if baseline_file.exists() else None
+    existing = regression.load_baseline(baseline_file) if baseline_file.exists() else None
     kept = {
-        name: metrics.parse_tolerance(entry["tolerance"])
+        name: figures.parse_tolerance(entry["tolerance"])
         for name, entry in (existing or {}).get("metrics", {}).items()
         if entry.get("tolerance") is not None
     }
     tolerances = {} if tolerance is not None else kept
     for override in overrides:
         name, _, value = override.partition("=")
-        tolerances[name] = metrics.parse_tolerance(value)
-    default = metrics.parse_tolerance(tolerance) if tolerance is not None else metrics.DEFAULT_TOLERANCE
-    new = metrics.make_baseline(chosen, default, runs[-1], tolerances, note)
-    metrics.write_json(baseline_file, metrics.merge_baseline(existing, new))
+        tolerances[name] = figures.parse_tolerance(value)
+    default = figures.parse_tolerance(tolerance) if tolerance is not None else figures.DEFAULT_TOLERANCE
+    new = regression.make_baseline(chosen, default, runs[-1], tolerances, note)
+    store.write_json(baseline_file, regression.merge_baseline(existing, new))
     for metric in chosen:
         entry = new["metrics"][metric.name]
-        median = metrics.figure(entry["median"], metric.unit)
-        print(f"{metric.name:<44}{median:>14}  tolerance {metrics.percent(entry['tolerance'])}")
+        median = figures.figure(entry["median"], metric.unit)
+        print(f"{metric.name:<44}{median:>14}  tolerance {figures.percent(entry['tolerance'])}")
     print(f"Saved {len(chosen)} metric(s) into {baseline_file}")
     return 0
 
@@ -115,7 +116,7 @@ def main() -> int:
             return check(args.metrics, args.baseline)
         names = [name.strip() for name in args.names.split(",") if name.strip()]
         return save(args.metrics, args.baseline, names, args.tolerance, args.tolerance_for, args.note)
-    except metrics.MetricError as error:
+    except figures.MetricError as error:
         print(error, file=sys.stderr)
         return 1
 

@@ -38,8 +38,11 @@ from NomadJob import NomadJob
 from NomadServer import NomadServer
 from Performance import run_record
 
-from nomadtest import crashes, jobs, logs, measurelock, metrics, runroot, startup
-from nomadtest.delivery import JarDelivery
+from nomadtest.agents import crashes
+from nomadtest.host import runroot
+from nomadtest.jobs import logs, lookup
+from nomadtest.jobs.delivery import JarDelivery
+from nomadtest.perf import figures, measurelock, startup, store
 from nomadtest.registry import REGISTRY
 from nomadtest.waiting import Deadline, Done, Pending, poll
 
@@ -126,10 +129,10 @@ class NomadRuns:
             job_id = self.jobs.run_keyword("submit_job", ["raw-exec"], variables)
         self.jobs.run_keyword("wait_for_job_to_complete_successfully", [job_id], {"timeout": 120})
         client = REGISTRY.client()
-        alloc = jobs.select_allocation(client, job_id)
-        task = jobs.resolve_task(alloc, None)
-        setup = startup.event_time(jobs.task_state(alloc, task), "Task Setup")
-        submitted = startup.submit_time(jobs.get_job(client, job_id))
+        alloc = lookup.select_allocation(client, job_id)
+        task = lookup.resolve_task(alloc, None)
+        setup = startup.event_time(lookup.task_state(alloc, task), "Task Setup")
+        submitted = startup.submit_time(lookup.get_job(client, job_id))
         main = entered_at(logs.read_log(client, alloc["ID"], task, "stdout"))
         self.jobs.run_keyword("stop_job", [job_id], {})
         self.collect(alloc["ID"])
@@ -164,7 +167,7 @@ def table(samples: dict[str, list[tuple[float, float]]], runs: int) -> str:
         ms = [value[0] * 1000 for value in values]
         submit = statistics.median(value[1] for value in values) * 1000
         lines.append(
-            f"{WAYS[way]:<24}{statistics.median(ms):>8.1f}ms{metrics.percentile(ms, 0.9):>8.1f}ms"
+            f"{WAYS[way]:<24}{statistics.median(ms):>8.1f}ms{figures.percentile(ms, 0.9):>8.1f}ms"
             f"{min(ms):>8.1f}ms{max(ms):>8.1f}ms{submit:>11.1f}ms"
             f"{medians[way] / medians['direct']:>9.2f}x{medians[way] / medians['crunjar']:>10.2f}x"
         )
@@ -175,14 +178,14 @@ def table(samples: dict[str, list[tuple[float, float]]], runs: int) -> str:
 
 
 def record(path: Path, samples: dict[str, list[tuple[float, float]]]) -> None:
-    recorder = metrics.Recorder(lambda: path, lambda: {**run_record(), "driver": "bench: " + ", ".join(WAYS)})
+    recorder = store.Recorder(lambda: path, lambda: {**run_record(), "driver": "bench: " + ", ".join(WAYS)})
     for way, values in samples.items():
         recorder.record(f"start_latency_{way}", [value[0] for value in values], "s", owner="bench/start_latency.py")
     medians = {way: recorder.metrics[f"start_latency_{way}"].median for way in samples}
     for top, bottom in RATIOS:
         recorder.record(f"start_latency_ratio_{top}_to_{bottom}", medians[top] / medians[bottom], "x")
     try:
-        from nomadtest import plots
+        from nomadtest.perf import plots
 
         chart = plots.plot_bars(
             {WAYS[way]: median * 1000 for way, median in medians.items()},
@@ -200,7 +203,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=1, help="rounds run first and not counted (default 1)")
-    parser.add_argument("--metrics", type=Path, default=ROOT / "results" / metrics.METRICS_FILE_NAME)
+    parser.add_argument("--metrics", type=Path, default=ROOT / "results" / store.METRICS_FILE_NAME)
     parser.add_argument("--lock-timeout", type=float, default=1200, help="seconds to wait for the measurement lock")
     args = parser.parse_args()
     if not PROBE.is_file():

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "libraries"))
 
-from nomadtest import netns, processes, runroot
+from nomadtest.host import netns, processes, runroot
 
 # Where rootful podman keeps container root filesystems and run state.
 PODMAN_STORAGE = (Path("/var/lib/containers/storage"), Path("/run/containers/storage"))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import requests
 
-from nomadtest import sweep
+from nomadtest.host import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = 2

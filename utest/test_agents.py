@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from nomadtest import agentlog, agents, nodes
+from nomadtest.agents import agentlog, nodes, readiness
 from nomadtest.listener import OUTSIDE_ROBOT, OwnershipListener, current_owner, owned_by
 from nomadtest.registry import Agent
 from nomadtest.waiting import Deadline
@@ -25,39 +25,39 @@ def test_parse_time_cuts_nanoseconds():
 
 def test_node_ready_needs_status_detection_health_and_a_fresh_fingerprint():
     since = nodes.parse_time("2029-12-31T00:00:00Z")
-    assert agents.NodeView("n", since, node()).ready("crunjar", require_driver=True)
-    assert not agents.NodeView("n", since, node(status="initializing")).ready("crunjar", require_driver=True)
-    assert not agents.NodeView("n", since, node(healthy=False)).ready("crunjar", require_driver=True)
-    assert not agents.NodeView("n", since, node(when="2029-01-01T00:00:00Z")).ready("crunjar", require_driver=True)
-    assert not agents.NodeView("n", since, node()).ready("raw_exec", require_driver=True)
-    assert not agents.NodeView("n", since).ready("crunjar", require_driver=True)
+    assert readiness.NodeView("n", since, node()).ready("crunjar", require_driver=True)
+    assert not readiness.NodeView("n", since, node(status="initializing")).ready("crunjar", require_driver=True)
+    assert not readiness.NodeView("n", since, node(healthy=False)).ready("crunjar", require_driver=True)
+    assert not readiness.NodeView("n", since, node(when="2029-01-01T00:00:00Z")).ready("crunjar", require_driver=True)
+    assert not readiness.NodeView("n", since, node()).ready("raw_exec", require_driver=True)
+    assert not readiness.NodeView("n", since).ready("crunjar", require_driver=True)
 
 
 def test_without_the_driver_a_registered_node_with_a_fresh_fingerprint_is_ready():
     since = nodes.parse_time("2029-12-31T00:00:00Z")
-    assert agents.NodeView("n", since, node(healthy=False)).ready("crunjar", require_driver=False)
+    assert readiness.NodeView("n", since, node(healthy=False)).ready("crunjar", require_driver=False)
     # The view of the node from before a restart does not count.
-    assert not agents.NodeView("n", since, node(when="2029-01-01T00:00:00Z")).ready("crunjar", require_driver=False)
-    assert not agents.NodeView("n", since, node(status="initializing")).ready("crunjar", require_driver=False)
+    assert not readiness.NodeView("n", since, node(when="2029-01-01T00:00:00Z")).ready("crunjar", require_driver=False)
+    assert not readiness.NodeView("n", since, node(status="initializing")).ready("crunjar", require_driver=False)
 
 
 def test_a_fresh_fingerprint_without_the_driver_means_its_plugin_was_never_loaded():
     since = nodes.parse_time("2029-12-31T00:00:00Z")
-    assert agents.NodeView("n", since, node()).driver_missing("crunjr")
-    assert not agents.NodeView("n", since, node()).driver_missing("crunjar")
-    assert not agents.NodeView("n", since, node(when="2029-01-01T00:00:00Z")).driver_missing("crunjr")
-    assert "(did you mean 'crunjar'?) is not among its drivers (crunjar)" in agents.NodeView(
+    assert readiness.NodeView("n", since, node()).driver_missing("crunjr")
+    assert not readiness.NodeView("n", since, node()).driver_missing("crunjar")
+    assert not readiness.NodeView("n", since, node(when="2029-01-01T00:00:00Z")).driver_missing("crunjr")
+    assert "(did you mean 'crunjar'?) is not among its drivers (crunjar)" in readiness.NodeView(
         "n", since, node()
     ).describe("crunjr")
 
 
 def test_node_descriptions_carry_the_driver_health_description():
-    view = agents.NodeView("n", 0, node(healthy=False, text="crun not found at /usr/bin/crun"))
+    view = readiness.NodeView("n", 0, node(healthy=False, text="crun not found at /usr/bin/crun"))
     assert view.describe("crunjar").startswith(
         "node 'n': status ready; driver 'crunjar' detected=True healthy=False: crun not found at /usr/bin/crun"
     )
     assert "is its plugin an executable file in the plugin_dir" in view.describe("other")
-    assert agents.NodeView("n", 0).describe("crunjar") == "node 'n': not registered"
+    assert readiness.NodeView("n", 0).describe("crunjar") == "node 'n': not registered"
 
 
 def test_waiting_fails_at_once_when_the_agent_exits(tmp_path):
@@ -67,10 +67,10 @@ def test_waiting_fails_at_once_when_the_agent_exits(tmp_path):
     agent = Agent("a", "server+client", 1, 2, 3, tmp_path, tmp_path / "x", tmp_path / "agent.log", process, "crunjar")
     started = time.monotonic()
     with pytest.raises(
-        agents.AgentExitedError,
+        readiness.AgentExitedError,
         match=r"exited with code 3 before it was ready\.\n.*\n==> Error starting agent: bad config",
     ):
-        agents.wait_until_ready(agent, [agent], {"a": 0}, "crunjar", Deadline(30))
+        readiness.wait_until_ready(agent, [agent], {"a": 0}, "crunjar", Deadline(30))
     assert time.monotonic() - started < 1
 
 

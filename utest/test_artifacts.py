@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from nomadtest.artifacts import ArtifactHTTPServer, Fault, copy_into, sha256_of
+from nomadtest.jobs.artifacts import ArtifactHTTPServer, Fault, copy_into, sha256_of
 
 
 @pytest.fixture

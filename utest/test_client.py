@@ -11,7 +11,7 @@ from typing import ClassVar
 import pytest
 import requests
 
-from nomadtest.client import NomadAPIError, NomadClient, api_path
+from nomadtest.api.client import NomadAPIError, NomadClient, api_path
 
 
 class FakeNomadAPI(BaseHTTPRequestHandler):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import socket
 
-from nomadtest import external, profiles
-from nomadtest.client import NomadAPIError
+from nomadtest import profiles
+from nomadtest.agents import external
+from nomadtest.api.client import NomadAPIError
 
 
 def test_no_nomad_addr_means_local_agents():

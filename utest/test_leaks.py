@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import fake_agent, needs_root
 
-from nomadtest import leaks, processes
+from nomadtest.host import leaks, processes
 from nomadtest.registry import Agent
 
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import requests
 
-from nomadtest import logs
+from nomadtest.jobs import logs
 from nomadtest.waiting import Deadline
 
 

@@ -11,7 +11,7 @@ import psutil
 import pytest
 from conftest import needs_root
 
-from nomadtest import leaks, netns, sweep
+from nomadtest.host import leaks, netns, sweep
 
 
 def test_a_slice_holds_the_bridge_and_every_namespace():

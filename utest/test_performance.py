@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from Performance import top_output_dir
 
-from nomadtest import measurelock, metrics, startup, usage
+from nomadtest.perf import figures, measurelock, regression, runfacts, startup, store, usage
 from nomadtest.waiting import Deadline
 
 RUN = {"run": "host-1-100", "started_at": "2025-01-01T00:00:00Z", "git_commit": "abc", "host": {"cpus": 2}}
@@ -20,59 +20,59 @@ RUN = {"run": "host-1-100", "started_at": "2025-01-01T00:00:00Z", "git_commit": 
 
 def test_percentiles_interpolate_between_ranks():
     values = [float(number) for number in range(1, 11)]
-    assert metrics.percentile(values, 0.9) == pytest.approx(9.1)
-    assert metrics.percentile(values, 0.5) == pytest.approx(5.5)
-    assert metrics.percentile([3.0], 0.9) == 3.0
-    assert metrics.percentile([5.0, 1.0], 1.0) == 5.0
+    assert figures.percentile(values, 0.9) == pytest.approx(9.1)
+    assert figures.percentile(values, 0.5) == pytest.approx(5.5)
+    assert figures.percentile([3.0], 0.9) == 3.0
+    assert figures.percentile([5.0, 1.0], 1.0) == 5.0
 
 
 def test_a_percentile_needs_samples_and_a_fraction():
-    with pytest.raises(metrics.MetricError, match="no samples"):
-        metrics.percentile([], 0.9)
-    with pytest.raises(metrics.MetricError, match="between 0 and 1"):
-        metrics.percentile([1.0], 90)
+    with pytest.raises(figures.MetricError, match="no samples"):
+        figures.percentile([], 0.9)
+    with pytest.raises(figures.MetricError, match="between 0 and 1"):
+        figures.percentile([1.0], 90)
 
 
 def test_summary_has_median_and_p90():
-    stats = metrics.summarise([0.3, 0.1, 0.2, 0.4, 1.0])
+    stats = figures.summarise([0.3, 0.1, 0.2, 0.4, 1.0])
     assert stats == {"count": 5, "median": 0.3, "p90": pytest.approx(0.76), "mean": 0.4, "min": 0.1, "max": 1.0}
 
 
 def test_samples_are_numbers_or_lists_of_numbers():
-    assert metrics.as_samples(1) == [1.0]
-    assert metrics.as_samples("0.25") == [0.25]
-    assert metrics.as_samples([1, "2", 3.5]) == [1.0, 2.0, 3.5]
+    assert figures.as_samples(1) == [1.0]
+    assert figures.as_samples("0.25") == [0.25]
+    assert figures.as_samples([1, "2", 3.5]) == [1.0, 2.0, 3.5]
     for bad in (True, "fast", None, float("nan"), []):
-        with pytest.raises(metrics.MetricError):
-            metrics.as_samples(bad)
+        with pytest.raises(figures.MetricError):
+            figures.as_samples(bad)
 
 
 def test_metric_names_are_plain():
-    assert metrics.check_name("startup_to_main") == "startup_to_main"
-    assert metrics.check_name("bench/raw_exec:median") == "bench/raw_exec:median"
+    assert figures.check_name("startup_to_main") == "startup_to_main"
+    assert figures.check_name("bench/raw_exec:median") == "bench/raw_exec:median"
     for bad in ("", "has space", "-leading", "ünï"):
-        with pytest.raises(metrics.MetricError, match="not usable"):
-            metrics.check_name(bad)
+        with pytest.raises(figures.MetricError, match="not usable"):
+            figures.check_name(bad)
 
 
 @pytest.mark.parametrize(
     ("given", "fraction"), [("20%", 0.2), ("0.2", 0.2), (0.5, 0.5), ("150 %", 1.5), ("0", 0.0), (1, 1.0)]
 )
 def test_tolerances_are_percentages_or_fractions(given, fraction):
-    assert metrics.parse_tolerance(given) == pytest.approx(fraction)
+    assert figures.parse_tolerance(given) == pytest.approx(fraction)
 
 
 @pytest.mark.parametrize("bad", ["-5%", "twenty", "", "20%%", -0.1])
 def test_bad_tolerances_are_refused(bad):
-    with pytest.raises(metrics.MetricError):
-        metrics.parse_tolerance(bad)
+    with pytest.raises(figures.MetricError):
+        figures.parse_tolerance(bad)
 
 
 def test_a_metric_keeps_one_unit():
-    metric = metrics.Metric("startup", "s", [1.0])
+    metric = figures.Metric("startup", "s", [1.0])
     metric.add([2.0], "s")
     assert metric.samples == [1.0, 2.0]
-    with pytest.raises(metrics.MetricError, match="recorded in s, not ms"):
+    with pytest.raises(figures.MetricError, match="recorded in s, not ms"):
         metric.add([3.0], "ms")
 
 
@@ -86,7 +86,7 @@ def baseline(median: float, tolerance: object = "20%", unit: str = "s", higher: 
 
 
 def test_a_median_worse_than_its_tolerance_has_regressed_and_says_both_figures():
-    comparison = metrics.compare(metrics.Metric("startup", "s", [1.2, 1.3, 1.25]), baseline(1.0))
+    comparison = regression.compare(figures.Metric("startup", "s", [1.2, 1.3, 1.25]), baseline(1.0))
     assert comparison.regressed
     assert comparison.change == pytest.approx(0.25)
     assert comparison.describe() == (
@@ -95,39 +95,39 @@ def test_a_median_worse_than_its_tolerance_has_regressed_and_says_both_figures()
 
 
 def test_a_median_within_its_tolerance_or_better_has_not_regressed():
-    assert not metrics.compare(metrics.Metric("startup", "s", [1.2]), baseline(1.0)).regressed
-    assert not metrics.compare(metrics.Metric("startup", "s", [0.1]), baseline(1.0)).regressed
-    assert "within tolerance" in metrics.compare(metrics.Metric("startup", "s", [1.1]), baseline(1.0)).describe()
+    assert not regression.compare(figures.Metric("startup", "s", [1.2]), baseline(1.0)).regressed
+    assert not regression.compare(figures.Metric("startup", "s", [0.1]), baseline(1.0)).regressed
+    assert "within tolerance" in regression.compare(figures.Metric("startup", "s", [1.1]), baseline(1.0)).describe()
 
 
 def test_the_tolerance_given_overrides_the_baselines():
-    metric = metrics.Metric("startup", "s", [1.5])
-    assert metrics.compare(metric, baseline(1.0)).regressed
-    assert not metrics.compare(metric, baseline(1.0), tolerance=0.6).regressed
-    assert metrics.compare(metric, baseline(1.0, tolerance=None), tolerance=None).tolerance == pytest.approx(0.2)
+    metric = figures.Metric("startup", "s", [1.5])
+    assert regression.compare(metric, baseline(1.0)).regressed
+    assert not regression.compare(metric, baseline(1.0), tolerance=0.6).regressed
+    assert regression.compare(metric, baseline(1.0, tolerance=None), tolerance=None).tolerance == pytest.approx(0.2)
 
 
 def test_for_higher_is_better_metrics_a_drop_is_the_regression():
-    assert metrics.compare(metrics.Metric("startup", "s", [0.7]), baseline(1.0, higher=True)).regressed
-    assert not metrics.compare(metrics.Metric("startup", "s", [1.7]), baseline(1.0, higher=True)).regressed
+    assert regression.compare(figures.Metric("startup", "s", [0.7]), baseline(1.0, higher=True)).regressed
+    assert not regression.compare(figures.Metric("startup", "s", [1.7]), baseline(1.0, higher=True)).regressed
 
 
 def test_a_zero_baseline_compares_without_dividing_by_zero():
-    assert metrics.compare(metrics.Metric("startup", "s", [0.0]), baseline(0.0)).change == 0
-    grown = metrics.compare(metrics.Metric("startup", "s", [0.1]), baseline(0.0))
+    assert regression.compare(figures.Metric("startup", "s", [0.0]), baseline(0.0)).change == 0
+    grown = regression.compare(figures.Metric("startup", "s", [0.1]), baseline(0.0))
     assert grown.regressed and math.isinf(grown.change)
 
 
 def test_a_metric_missing_from_the_baseline_or_in_another_unit_is_an_error():
-    with pytest.raises(metrics.MetricError, match=r"no metric 'other' .*it has: startup"):
-        metrics.compare(metrics.Metric("other", "s", [1.0]), baseline(1.0))
-    with pytest.raises(metrics.MetricError, match="in ms but its baseline in s"):
-        metrics.compare(metrics.Metric("startup", "ms", [1.0]), baseline(1.0))
+    with pytest.raises(figures.MetricError, match=r"no metric 'other' .*it has: startup"):
+        regression.compare(figures.Metric("other", "s", [1.0]), baseline(1.0))
+    with pytest.raises(figures.MetricError, match="in ms but its baseline in s"):
+        regression.compare(figures.Metric("startup", "ms", [1.0]), baseline(1.0))
 
 
 def test_a_baseline_keeps_medians_tolerances_and_where_they_came_from():
-    made = metrics.make_baseline(
-        [metrics.Metric("b", "s", [1.0, 3.0]), metrics.Metric("a", "MiB", [5.0])], 0.2, RUN, {"a": 0.5}, "2 CPUs"
+    made = regression.make_baseline(
+        [figures.Metric("b", "s", [1.0, 3.0]), figures.Metric("a", "MiB", [5.0])], 0.2, RUN, {"a": 0.5}, "2 CPUs"
     )
     assert list(made["metrics"]) == ["a", "b"]
     assert made["metrics"]["b"] == {
@@ -140,17 +140,17 @@ def test_a_baseline_keeps_medians_tolerances_and_where_they_came_from():
     }
     assert made["metrics"]["a"]["tolerance"] == 0.5
     assert made["git_commit"] == "abc" and made["host"] == {"cpus": 2} and made["note"] == "2 CPUs"
-    merged = metrics.merge_baseline({"metrics": {"old": {"median": 9}, "a": {"median": 1}}}, made)
+    merged = regression.merge_baseline({"metrics": {"old": {"median": 9}, "a": {"median": 1}}}, made)
     assert sorted(merged["metrics"]) == ["a", "b", "old"] and merged["metrics"]["a"]["median"] == 5.0
 
 
 def test_check_all_compares_each_baseline_metric_with_its_latest_record():
     runs = [
-        {"run": "1", "metrics": {"startup": metrics.Metric("startup", "s", [9.0]).to_json()}},
-        {"run": "2", "metrics": {"startup": metrics.Metric("startup", "s", [1.1]).to_json()}},
+        {"run": "1", "metrics": {"startup": figures.Metric("startup", "s", [9.0]).to_json()}},
+        {"run": "2", "metrics": {"startup": figures.Metric("startup", "s", [1.1]).to_json()}},
     ]
     reference = {"metrics": {**baseline(1.0)["metrics"], "gone": {"median": 1.0, "unit": "s"}}}
-    comparisons, missing = metrics.check_all(metrics.latest_metrics(runs), reference)
+    comparisons, missing = regression.check_all(store.latest_metrics(runs), reference)
     assert [(item.name, item.current, item.regressed) for item in comparisons] == [("startup", 1.1, False)]
     assert missing == ["gone"]
 
@@ -160,11 +160,11 @@ def test_check_all_compares_each_baseline_metric_with_its_latest_record():
 
 def test_each_run_gets_one_record_holding_every_metric(tmp_path):
     path = tmp_path / "results" / "metrics.json"
-    metrics.save_run(path, RUN, metrics.Metric("startup", "s", [1.0, 2.0, 3.0], owner="Suite.Test"))
-    metrics.save_run(path, RUN, metrics.Metric("rss", "MiB", [30.0]))
-    metrics.save_run(path, {**RUN, "run": "host-1-200"}, metrics.Metric("startup", "s", [4.0]))
+    store.save_run(path, RUN, figures.Metric("startup", "s", [1.0, 2.0, 3.0], owner="Suite.Test"))
+    store.save_run(path, RUN, figures.Metric("rss", "MiB", [30.0]))
+    store.save_run(path, {**RUN, "run": "host-1-200"}, figures.Metric("startup", "s", [4.0]))
     data = json.loads(path.read_text())
-    assert data["format"] == metrics.FORMAT
+    assert data["format"] == store.FORMAT
     assert [run["run"] for run in data["runs"]] == ["host-1-100", "host-1-200"]
     first = data["runs"][0]
     assert first["git_commit"] == "abc" and first["host"] == {"cpus": 2}
@@ -172,13 +172,13 @@ def test_each_run_gets_one_record_holding_every_metric(tmp_path):
     assert first["metrics"]["startup"]["samples"] == [1.0, 2.0, 3.0]
     assert first["metrics"]["startup"]["median"] == 2.0 and first["metrics"]["startup"]["p90"] == pytest.approx(2.8)
     assert first["metrics"]["startup"]["unit"] == "s" and first["metrics"]["startup"]["recorded_by"] == "Suite.Test"
-    assert metrics.latest_metrics(data["runs"])["startup"][0].samples == [4.0]
+    assert store.latest_metrics(data["runs"])["startup"][0].samples == [4.0]
 
 
 def test_a_file_that_is_not_a_metrics_file_is_moved_aside_not_lost(tmp_path):
     path = tmp_path / "metrics.json"
     path.write_text("{not json")
-    metrics.save_run(path, RUN, metrics.Metric("startup", "s", [1.0]))
+    store.save_run(path, RUN, figures.Metric("startup", "s", [1.0]))
     assert json.loads(path.read_text())["runs"][0]["metrics"]["startup"]["samples"] == [1.0]
     aside = list(tmp_path.glob("metrics.json.unreadable-*"))
     assert len(aside) == 1 and aside[0].read_text() == "{not json"
@@ -187,22 +187,22 @@ def test_a_file_that_is_not_a_metrics_file_is_moved_aside_not_lost(tmp_path):
 def test_the_recorder_adds_samples_under_one_name_and_writes_each_change(tmp_path):
     path = tmp_path / "metrics.json"
     asked = []
-    recorder = metrics.Recorder(lambda: path, lambda: asked.append(1) or dict(RUN))
+    recorder = store.Recorder(lambda: path, lambda: asked.append(1) or dict(RUN))
     recorder.record("startup", [1.0, 2.0], "s", owner="S.T")
     recorder.record("startup", 6.0, "s")
     assert recorder.metrics["startup"].samples == [1.0, 2.0, 6.0] and asked == [1]
     saved = json.loads(path.read_text())["runs"][0]["metrics"]["startup"]
     assert saved["samples"] == [1.0, 2.0, 6.0] and saved["median"] == 2.0 and len(saved["load_average"]) == 3
-    with pytest.raises(metrics.MetricError, match="recorded in s, not ms"):
+    with pytest.raises(figures.MetricError, match="recorded in s, not ms"):
         recorder.record("startup", 1.0, "ms")
 
 
 def test_the_recorder_finds_what_another_process_of_the_run_recorded(tmp_path):
     path = tmp_path / "metrics.json"
-    metrics.save_run(path, RUN, metrics.Metric("elsewhere", "s", [5.0]))
-    recorder = metrics.Recorder(lambda: path, lambda: dict(RUN))
+    store.save_run(path, RUN, figures.Metric("elsewhere", "s", [5.0]))
+    recorder = store.Recorder(lambda: path, lambda: dict(RUN))
     assert recorder.find("elsewhere").samples == [5.0]
-    with pytest.raises(metrics.MetricError, match=r"No metric 'nothing' was recorded .*elsewhere"):
+    with pytest.raises(figures.MetricError, match=r"No metric 'nothing' was recorded .*elsewhere"):
         recorder.find("nothing")
 
 
@@ -214,9 +214,9 @@ def test_pabot_workers_write_into_the_runs_own_output_dir():
 
 
 def test_a_run_is_named_after_its_process_and_the_host_facts_are_plain_json():
-    identity = metrics.run_identity(under_pabot=False)
+    identity = runfacts.run_identity(under_pabot=False)
     assert identity.run_id.endswith(str(int(identity.started_at)))
-    facts = metrics.host_facts()
+    facts = runfacts.host_facts()
     assert facts["cpus"] >= 1 and facts["memory_mib"] > 0 and facts["kernel"]
     json.dumps(facts)
 
@@ -443,10 +443,10 @@ def test_a_run_measures_from_nomads_submit_time():
 
 def test_metrics_and_series_are_drawn_as_png(tmp_path):
     pytest.importorskip("matplotlib")
-    from nomadtest import plots
+    from nomadtest.perf import plots
 
     drawn = plots.plot_metrics(
-        [metrics.Metric("startup", "s", [0.2, 0.3, 0.25]), metrics.Metric("rss", "MiB", [30.0])],
+        [figures.Metric("startup", "s", [0.2, 0.3, 0.25]), figures.Metric("rss", "MiB", [30.0])],
         tmp_path / "plots" / "metrics.png",
         "Metrics",
         {"startup": 0.22},

@@ -10,16 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import NOMAD_BIN, needs_nomad
 
-from nomadtest import ports
-from nomadtest.agents import (
-    AgentExitedError,
-    AgentNotReadyError,
-    AgentSettings,
-    check_alive,
-    render_config,
-    with_port_retry,
-)
-from nomadtest.ports import AgentPorts, PortConflictError
+from nomadtest.agents.configuration import AgentSettings, render_config
+from nomadtest.agents.readiness import AgentExitedError, AgentNotReadyError, check_alive, with_port_retry
+from nomadtest.host import ports
+from nomadtest.host.ports import AgentPorts, PortConflictError
 from nomadtest.registry import Agent
 
 NOMAD_CONFLICT = (

@@ -6,8 +6,10 @@ import urllib.request
 
 import pytest
 
-from nomadtest import jobs, profiles, runroot
-from nomadtest.delivery import JarDelivery
+from nomadtest import profiles
+from nomadtest.host import runroot
+from nomadtest.jobs import specs
+from nomadtest.jobs.delivery import JarDelivery
 
 
 def test_the_shipped_profiles_say_what_each_driver_claims():
@@ -61,10 +63,10 @@ def test_a_host_jar_is_served_and_named_in_local(tmp_path, monkeypatch):
 
 
 def test_templates_get_the_driver_under_test_unless_told_otherwise():
-    default = jobs.render_job("java-batch", {"jar_path": "/x.jar"}, defaults={"driver": "java"})
+    default = specs.render_job("java-batch", {"jar_path": "/x.jar"}, defaults={"driver": "java"})
     assert 'driver = "java"' in default.hcl
-    explicit = jobs.render_job("java-batch", {"jar_path": "/x.jar", "driver": "milo"}, defaults={"driver": "java"})
+    explicit = specs.render_job("java-batch", {"jar_path": "/x.jar", "driver": "milo"}, defaults={"driver": "java"})
     assert 'driver = "milo"' in explicit.hcl
     assert (
-        'driver = "raw_exec"' in jobs.render_job("raw-exec", {"command": "/bin/true"}, defaults={"driver": "java"}).hcl
+        'driver = "raw_exec"' in specs.render_job("raw-exec", {"command": "/bin/true"}, defaults={"driver": "java"}).hcl
     )

@@ -14,8 +14,8 @@ import pytest
 from conftest import fake_agent
 from Recovery import Recovery
 
-from nomadtest import agentlog, crashes
-from nomadtest.client import Blocking
+from nomadtest.agents import agentlog, crashes
+from nomadtest.api.client import Blocking
 from nomadtest.registry import REGISTRY, Agent
 from nomadtest.waiting import Deadline
 

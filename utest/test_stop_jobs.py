@@ -6,8 +6,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from nomadtest import jobs
-from nomadtest.client import Blocking, NomadAPIError, api_path
+from nomadtest.api.client import Blocking, NomadAPIError, api_path
+from nomadtest.jobs import removal, specs
 from nomadtest.waiting import Deadline
 
 
@@ -54,27 +54,27 @@ class FakeNomad:
 
 def test_a_job_is_stopped_its_allocations_awaited_and_only_then_purged():
     nomad = FakeNomad({"web": {"a" * 36: "running"}})
-    assert jobs.stop_jobs(nomad, [("default", "web")], purge=True, deadline=Deadline(5)) == []
+    assert removal.stop_jobs(nomad, [("default", "web")], purge=True, deadline=Deadline(5)) == []
     assert nomad.calls == [("web", "false"), ("web", "true")]
     assert nomad.allocations["web"]["a" * 36] == "complete"
 
 
 def test_without_purge_the_job_is_only_stopped():
     nomad = FakeNomad({"web": {"a" * 36: "running"}})
-    jobs.stop_jobs(nomad, [("default", "web")], purge=False, deadline=Deadline(5))
+    removal.stop_jobs(nomad, [("default", "web")], purge=False, deadline=Deadline(5))
     assert nomad.calls == [("web", "false")]
 
 
 def test_an_unknown_job_is_skipped():
     nomad = FakeNomad({})
-    assert jobs.stop_jobs(nomad, [("default", "gone")], purge=True, deadline=Deadline(1)) == []
+    assert removal.stop_jobs(nomad, [("default", "gone")], purge=True, deadline=Deadline(1)) == []
     assert nomad.calls == []
 
 
 def test_allocations_that_do_not_stop_in_time_are_returned_and_the_job_purged_anyway():
     nomad = FakeNomad({"stuck": {"c" * 36: "running"}}, queries_to_stop=10**6)
     nomad.delete = lambda path, **params: nomad.calls.append((unquote(path.split("/")[3]), params["purge"]))
-    pending = jobs.stop_jobs(nomad, [("default", "stuck")], purge=True, deadline=Deadline(0.2))
+    pending = removal.stop_jobs(nomad, [("default", "stuck")], purge=True, deadline=Deadline(0.2))
     assert pending == ["cccccccc (stuck/None: running)"]
     assert nomad.calls == [("stuck", "false"), ("stuck", "true")]
 
@@ -82,7 +82,7 @@ def test_allocations_that_do_not_stop_in_time_are_returned_and_the_job_purged_an
 def test_allocations_on_nodes_that_are_gone_are_not_awaited():
     nomad = FakeNomad({"web": {"a" * 36: "running"}}, queries_to_stop=10**6)
     nomad.delete = lambda path, **params: None
-    assert jobs.stop_jobs(nomad, [("default", "web")], True, Deadline(5), live_node_ids={"other"}) == []
+    assert removal.stop_jobs(nomad, [("default", "web")], True, Deadline(5), live_node_ids={"other"}) == []
 
 
 @pytest.mark.parametrize("job_id", ["a?b", "a#b", "a/b", "ünï"])
@@ -93,5 +93,5 @@ def test_job_ids_are_quoted_into_paths(job_id):
 
 @pytest.mark.parametrize("job_id", ["a b", "tab\there", "", "nul\x00"])
 def test_job_ids_nomad_refuses_are_rejected_with_a_reason(job_id):
-    with pytest.raises(jobs.JobError, match=r"Job id|cannot be empty"):
-        jobs.check_job_id(job_id)
+    with pytest.raises(specs.JobError, match=r"Job id|cannot be empty"):
+        specs.check_job_id(job_id)

@@ -12,7 +12,7 @@ import psutil
 import pytest
 from conftest import needs_root
 
-from nomadtest import processes, sweep
+from nomadtest.host import processes, sweep
 from nomadtest.waiting import Deadline, Done, Pending, poll
 
 MOUNTINFO = """\

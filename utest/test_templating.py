@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import NOMAD_BIN, needs_nomad
 
-from nomadtest.agents import AgentSettings, render_config
-from nomadtest.ports import AgentPorts
+from nomadtest.agents.configuration import AgentSettings, render_config
+from nomadtest.host.ports import AgentPorts
 from nomadtest.templating import TemplateError, hcl, hcl_body, render
 
 PORTS = AgentPorts(http=14646, rpc=14647, serf=14648)

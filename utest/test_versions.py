@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from nomadtest import versions
-from nomadtest.client import NomadAPIError
-from nomadtest.jobs import render_job
-from nomadtest.manager import read_agent_version
+from nomadtest.agents.manager import read_agent_version
+from nomadtest.api.client import NomadAPIError
+from nomadtest.jobs.specs import render_job
 from nomadtest.versions import NomadVersion, VersionError
 
 

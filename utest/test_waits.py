@@ -5,8 +5,9 @@ from typing import Any
 
 import pytest
 
-from nomadtest import runroot, waits
-from nomadtest.client import Blocking, NomadAPIError
+from nomadtest.api.client import Blocking, NomadAPIError
+from nomadtest.host import runroot
+from nomadtest.jobs import waits
 from nomadtest.waiting import Deadline
 
 JOB = "j"

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from nomadtest import __version__
-from nomadtest.artifacts import ArtifactServers
+from nomadtest.jobs.artifacts import ArtifactServers
 from nomadtest.library import NomadLibrary
 from nomadtest.listener import OwnershipListener
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest.artifacts import Fault, copy_into, sha256_of
+from nomadtest.jobs.artifacts import Fault, copy_into, sha256_of
 from nomadtest.library import ASSERTION, LIFECYCLE, QUERY, LibraryComponent
 from nomadtest.listener import current_owner
 

@@ -8,7 +8,8 @@ import re
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import diff, forensics, jobs, logs
+from nomadtest import diff
+from nomadtest.jobs import forensics, logs, lookup
 from nomadtest.library import ASSERTION, LibraryComponent
 from nomadtest.registry import REGISTRY
 
@@ -171,12 +172,12 @@ class Assertions(LibraryComponent):
         | `Task Exit Code Should Be` | ${job} | 3 |
         """
         client = REGISTRY.client(agent)
-        alloc = jobs.select_allocation(client, job_id, alloc_id)
-        name = jobs.resolve_task(alloc, task)
-        code = jobs.exit_code(jobs.task_state(alloc, name))
+        alloc = lookup.select_allocation(client, job_id, alloc_id)
+        name = lookup.resolve_task(alloc, task)
+        code = lookup.exit_code(lookup.task_state(alloc, name))
         if code != expected:
             seen = "has not terminated" if code is None else f"exited with {code}"
             raise AssertionError(
-                f"Task '{name}' of allocation {jobs.short(alloc['ID'])} {seen}, expected exit code {expected}.\n"
+                f"Task '{name}' of allocation {lookup.short(alloc['ID'])} {seen}, expected exit code {expected}.\n"
                 + forensics.describe_task(client, alloc, name)
             )

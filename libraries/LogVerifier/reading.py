@@ -7,7 +7,7 @@ from datetime import timedelta
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import forensics, jobs, logs, waits
+from nomadtest.jobs import forensics, logs, lookup, waits
 from nomadtest.library import QUERY, WAIT, LibraryComponent
 from nomadtest.registry import REGISTRY
 from nomadtest.waiting import Deadline
@@ -68,14 +68,14 @@ class Reading(LibraryComponent):
         alloc, name = waits.wait_for_task_started(client, job_id, deadline, task, alloc_id)
 
         def task_is_dead() -> bool:
-            state = jobs.task_state(jobs.get_allocation(client, alloc["ID"]), name) or {}
+            state = lookup.task_state(lookup.get_allocation(client, alloc["ID"]), name) or {}
             return state.get("State") == "dead"
 
-        what = f"{stream.capitalize()} of task '{name}' (allocation {jobs.short(alloc['ID'])})"
+        what = f"{stream.capitalize()} of task '{name}' (allocation {lookup.short(alloc['ID'])})"
         try:
             found = logs.follow_log(client, alloc["ID"], name, stream, matcher, deadline, task_is_dead)
         except logs.LogWaitError as error:
-            current = jobs.get_allocation(client, alloc["ID"])
+            current = lookup.get_allocation(client, alloc["ID"])
             raise AssertionError(
                 f"{what} {error}.\n{logs.last_lines_note(error.text)}\n" + forensics.describe_task(None, current, name)
             ) from None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from nomadtest import __version__, jobs, templating
-from nomadtest.delivery import JarDelivery
+from nomadtest import __version__, templating
+from nomadtest.jobs import specs
+from nomadtest.jobs.delivery import JarDelivery
+from nomadtest.jobs.tracking import JobTracker
 from nomadtest.library import NomadLibrary
-from nomadtest.tracking import JobTracker
 
 from .events import TaskEvents
 from .forensics import JobForensics
@@ -19,9 +20,9 @@ __all__ = ["NomadJob", "__version__"]
 def _template_table() -> str:
     """The shipped templates with the variables their header comments document, for libdoc."""
     rows = []
-    for path in sorted(jobs.JOB_TEMPLATES_DIR.glob("*" + jobs.TEMPLATE_SUFFIX)):
+    for path in sorted(specs.JOB_TEMPLATES_DIR.glob("*" + specs.TEMPLATE_SUFFIX)):
         header = templating.header_comment(path)
-        name = path.name[: -len(jobs.TEMPLATE_SUFFIX)]
+        name = path.name[: -len(specs.TEMPLATE_SUFFIX)]
         rows.append(f"== {name} ==\n\n| {header.replace(chr(10), chr(10) + '| ')}\n")
     return "\n".join(rows)
 

@@ -6,7 +6,7 @@ import re
 
 from robot.api.deco import keyword
 
-from nomadtest import forensics, jobs
+from nomadtest.jobs import forensics, lookup
 from nomadtest.library import ASSERTION, QUERY, LibraryComponent
 
 from .state import select_task
@@ -29,7 +29,7 @@ class TaskEvents(LibraryComponent):
         | Should Be Equal | ${events}[-1][type] | Terminated |
         """
         alloc, name = select_task(job_id, task, alloc_id, agent)
-        return jobs.task_events(jobs.task_state(alloc, name))
+        return lookup.task_events(lookup.task_state(alloc, name))
 
     @keyword(tags=[QUERY])
     def get_task_event_types(
@@ -58,7 +58,7 @@ class TaskEvents(LibraryComponent):
         | `Task Event Types Should Be` | ${job} | Received | Task Setup | Started | Terminated |
         """
         alloc, name = select_task(job_id, task, alloc_id, agent)
-        seen = [event["type"] for event in jobs.task_events(jobs.task_state(alloc, name))]
+        seen = [event["type"] for event in lookup.task_events(lookup.task_state(alloc, name))]
         if seen != list(expected):
             raise AssertionError(
                 f"The events of task '{name}' differ from those expected.\nExpected: {', '.join(expected)}\n"
@@ -90,7 +90,7 @@ class TaskEvents(LibraryComponent):
         if found:
             return found[0]
         raise AssertionError(
-            f"Task '{name}' of allocation {jobs.short(alloc['ID'])} has no event "
+            f"Task '{name}' of allocation {lookup.short(alloc['ID'])} has no event "
             f"{_wanted(event_type, message, regexp)}.\n" + forensics.describe_task(None, alloc, name)
         )
 
@@ -114,7 +114,7 @@ class TaskEvents(LibraryComponent):
         alloc, name, found = _find_events(job_id, event_type, message, regexp, task, alloc_id, agent)
         if found:
             raise AssertionError(
-                f"Task '{name}' of allocation {jobs.short(alloc['ID'])} has an event "
+                f"Task '{name}' of allocation {lookup.short(alloc['ID'])} has an event "
                 f"{_wanted(event_type, message, regexp)}: {found[0]['message']}\n"
                 + forensics.describe_task(None, alloc, name)
             )
@@ -133,7 +133,7 @@ def _find_events(
     alloc, name = select_task(job_id, task, alloc_id, agent)
     found = [
         event
-        for event in jobs.task_events(jobs.task_state(alloc, name))
+        for event in lookup.task_events(lookup.task_state(alloc, name))
         if event["type"] == event_type
         and (message is None or (re.search(message, event["message"]) if regexp else message in event["message"]))
     ]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from robot.api.deco import keyword
 
 from nomadtest import failures
+from nomadtest.jobs.tracking import FORENSICS_CAPTURE, SubmittedJob
 from nomadtest.library import FORENSICS, LibraryComponent
 from nomadtest.listener import current_owner
 from nomadtest.registry import REGISTRY
-from nomadtest.tracking import FORENSICS_CAPTURE, SubmittedJob
 
 
 class JobForensics(LibraryComponent):

@@ -5,16 +5,16 @@ from __future__ import annotations
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import forensics, jobs
-from nomadtest.client import api_path
+from nomadtest.api.client import api_path
+from nomadtest.jobs import forensics, lookup
 from nomadtest.library import LIFECYCLE, QUERY, LibraryComponent
 from nomadtest.registry import REGISTRY
 
 
 def select_task(job_id: str, task: str | None, alloc_id: str | None, agent: str | None) -> tuple[dict, str]:
     """The allocation (given or latest) and the task's name in it."""
-    alloc = jobs.select_allocation(REGISTRY.client(agent), job_id, alloc_id)
-    return alloc, jobs.resolve_task(alloc, task)
+    alloc = lookup.select_allocation(REGISTRY.client(agent), job_id, alloc_id)
+    return alloc, lookup.resolve_task(alloc, task)
 
 
 class JobState(LibraryComponent):
@@ -27,7 +27,7 @@ class JobState(LibraryComponent):
         Example:
         | ${status} = | `Get Job Status` | ${job} |
         """
-        return jobs.get_job(REGISTRY.client(agent), job_id).get("Status", "")
+        return lookup.get_job(REGISTRY.client(agent), job_id).get("Status", "")
 
     @keyword(tags=[QUERY])
     def get_job_allocations(self, job_id: str, agent: str | None = None) -> list[dict]:
@@ -40,7 +40,7 @@ class JobState(LibraryComponent):
         | Length Should Be | ${allocs} | 1 |
         | Should Be Equal | ${allocs}[0][ClientStatus] | complete |
         """
-        return jobs.job_allocations(REGISTRY.client(agent), job_id)
+        return lookup.job_allocations(REGISTRY.client(agent), job_id)
 
     @keyword(tags=[QUERY])
     def get_allocation(self, job_id: str, alloc_id: str | None = None, agent: str | None = None) -> dict:
@@ -50,7 +50,7 @@ class JobState(LibraryComponent):
         | ${alloc} = | `Get Allocation` | ${job} |
         | Log | ${alloc}[NodeName] |
         """
-        return jobs.select_allocation(REGISTRY.client(agent), job_id, alloc_id)
+        return lookup.select_allocation(REGISTRY.client(agent), job_id, alloc_id)
 
     @keyword(tags=[QUERY])
     def get_evaluation_failures(self, job_id: str, agent: str | None = None) -> list[str]:
@@ -61,8 +61,8 @@ class JobState(LibraryComponent):
         | Should Contain | ${failures}[0] | missing drivers |
         """
         client = REGISTRY.client(agent)
-        jobs.get_job(client, job_id)
-        return jobs.placement_failures(client.get(api_path("job", job_id, "evaluations")) or [])
+        lookup.get_job(client, job_id)
+        return lookup.placement_failures(client.get(api_path("job", job_id, "evaluations")) or [])
 
     @keyword(tags=[QUERY])
     def get_task_exit_code(
@@ -77,10 +77,10 @@ class JobState(LibraryComponent):
         | Should Be Equal As Integers | ${code} | 3 |
         """
         alloc, name = select_task(job_id, task, alloc_id, agent)
-        code = jobs.exit_code(jobs.task_state(alloc, name))
+        code = lookup.exit_code(lookup.task_state(alloc, name))
         if code is None:
             raise AssertionError(
-                f"Task '{name}' of allocation {jobs.short(alloc['ID'])} has not terminated.\n"
+                f"Task '{name}' of allocation {lookup.short(alloc['ID'])} has not terminated.\n"
                 + forensics.describe_task(None, alloc, name)
             )
         return code
@@ -95,7 +95,7 @@ class JobState(LibraryComponent):
         | ${restarts} = | `Get Task Restart Count` | ${job} |
         """
         alloc, name = select_task(job_id, task, alloc_id, agent)
-        return int((jobs.task_state(alloc, name) or {}).get("Restarts") or 0)
+        return int((lookup.task_state(alloc, name) or {}).get("Restarts") or 0)
 
     @keyword(tags=[LIFECYCLE])
     def restart_allocation(
@@ -116,12 +116,12 @@ class JobState(LibraryComponent):
         | `Wait For Allocation Restarts` | ${job} | 1 |
         """
         client = REGISTRY.client(agent)
-        alloc = jobs.select_allocation(client, job_id, alloc_id)
+        alloc = lookup.select_allocation(client, job_id, alloc_id)
         body = {"AllTasks": all_tasks}
         if task:
-            body["TaskName"] = jobs.resolve_task(alloc, task)
+            body["TaskName"] = lookup.resolve_task(alloc, task)
         client.put(api_path("client", "allocation", alloc["ID"], "restart"), body)
-        logger.info(f"Requested restart of {f'task {task!r}' if task else 'allocation'} {jobs.short(alloc['ID'])}.")
+        logger.info(f"Requested restart of {f'task {task!r}' if task else 'allocation'} {lookup.short(alloc['ID'])}.")
 
     @keyword(tags=[LIFECYCLE])
     def signal_task(
@@ -142,4 +142,4 @@ class JobState(LibraryComponent):
         REGISTRY.client(agent).put(
             api_path("client", "allocation", alloc["ID"], "signal"), {"Signal": signal, "Task": name}
         )
-        logger.info(f"Sent {signal} to task '{name}' of allocation {jobs.short(alloc['ID'])}.")
+        logger.info(f"Sent {signal} to task '{name}' of allocation {lookup.short(alloc['ID'])}.")

@@ -7,7 +7,9 @@ from datetime import timedelta
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import agents, forensics, jobs, profiles
+from nomadtest import profiles
+from nomadtest.agents import configuration
+from nomadtest.jobs import forensics, registration, removal, specs
 from nomadtest.library import LIFECYCLE, LibraryComponent
 from nomadtest.registry import REGISTRY
 from nomadtest.waiting import Deadline
@@ -62,12 +64,12 @@ class Submission(LibraryComponent):
         client = target.client
         if profiles.active().jar_delivery == "artifact":
             variables = self.library.delivery.deliver(variables)
-        defaults = {"driver": target.driver, "nomad_version": str(target.nomad_version or agents.PROVEN_VERSION)}
-        rendered = jobs.render_job(template_or_file, variables, hcl_text=hcl, unique=unique, defaults=defaults)
+        defaults = {"driver": target.driver, "nomad_version": str(target.nomad_version or configuration.PROVEN_VERSION)}
+        rendered = specs.render_job(template_or_file, variables, hcl_text=hcl, unique=unique, defaults=defaults)
         logger.info(forensics.as_html(f"Job {rendered.job_id} from {rendered.source}", rendered.hcl), html=True)
-        job = jobs.parse_job(client, rendered)
-        job_id = jobs.check_job_id(job.get("ID", rendered.job_id))
-        answer = jobs.register_job(client, job)
+        job = registration.parse_job(client, rendered)
+        job_id = specs.check_job_id(job.get("ID", rendered.job_id))
+        answer = registration.register_job(client, job)
         self.library.tracker.add(job_id, target)
         if answer.get("Warnings"):
             logger.warn(f"Nomad accepted job '{job_id}' with warnings: {answer['Warnings']}")
@@ -117,8 +119,8 @@ class Submission(LibraryComponent):
     def _stop(job_ids: list[str], purge: bool, timeout: timedelta, agent: str | None) -> None:
         deadline = Deadline(timeout)
         client = REGISTRY.client(agent)
-        keys = [(jobs.namespace_of(client), job_id) for job_id in job_ids]
-        pending = jobs.stop_jobs(client, keys, purge, deadline)
+        keys = [(registration.namespace_of(client), job_id) for job_id in job_ids]
+        pending = removal.stop_jobs(client, keys, purge, deadline)
         if pending:
             raise AssertionError(
                 f"Allocations still running {deadline} after the job(s) were stopped: {', '.join(pending)}."

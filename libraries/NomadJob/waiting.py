@@ -7,7 +7,7 @@ from datetime import timedelta
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import waits
+from nomadtest.jobs import waits
 from nomadtest.library import WAIT, LibraryComponent
 from nomadtest.registry import REGISTRY
 from nomadtest.waiting import Deadline

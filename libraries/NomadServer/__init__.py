@@ -7,10 +7,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from nomadtest import __version__, failures, profiles, runroot
+from nomadtest import __version__, failures, profiles
+from nomadtest.agents.manager import CRUNJAR, FORENSICS_CAPTURE, AgentManager, AgentPaths
+from nomadtest.host import runroot
 from nomadtest.library import NomadLibrary
 from nomadtest.listener import OwnershipListener
-from nomadtest.manager import CRUNJAR, FORENSICS_CAPTURE, AgentManager, AgentPaths
 from nomadtest.registry import REGISTRY
 
 from .agent_logs import AgentLogs

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 from robot.api.deco import keyword
 
-from nomadtest import agentlog, failures
+from nomadtest import failures
+from nomadtest.agents import agentlog
+from nomadtest.agents.manager import FORENSICS_CAPTURE
 from nomadtest.library import ASSERTION, FORENSICS, QUERY, WAIT, LibraryComponent
 from nomadtest.listener import current_owner
-from nomadtest.manager import FORENSICS_CAPTURE
 from nomadtest.registry import REGISTRY
 from nomadtest.waiting import Deadline, Done
 

@@ -11,12 +11,13 @@ from typing import Any
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import agents as agentlib
-from nomadtest import failures, netns, sessions
-from nomadtest import ports as portlib
+from nomadtest import failures
+from nomadtest.agents import configuration, readiness, sessions
+from nomadtest.agents.manager import AgentManager
+from nomadtest.host import netns
+from nomadtest.host import ports as portlib
 from nomadtest.library import ASSERTION, CRASH, LIFECYCLE, QUERY, WAIT, LibraryComponent
 from nomadtest.listener import current_owner, failing_test
-from nomadtest.manager import AgentManager
 from nomadtest.registry import REGISTRY, Agent
 from nomadtest.waiting import Deadline, Done, Outcome, Pending, poll
 
@@ -159,7 +160,9 @@ class Cluster(LibraryComponent):
         manager = self.manager
         server_host = plan.gateway if plan else portlib.HOST
 
-        def launch(settings: agentlib.AgentSettings, specific: dict, first: portlib.AgentPorts | None = None) -> Agent:
+        def launch(
+            settings: configuration.AgentSettings, specific: dict, first: portlib.AgentPorts | None = None
+        ) -> Agent:
             settings.extra_hcl = extra_hcl
             settings.apply_overrides({**overrides, **specific})
             return manager.start_with_retry(
@@ -170,7 +173,7 @@ class Cluster(LibraryComponent):
         server_agents = []
         for agent_name, own in zip(server_names, server_ports, strict=True):
             join = [f"{server_host}:{other.serf}" for other in server_ports if other is not own]
-            settings = agentlib.AgentSettings(
+            settings = configuration.AgentSettings(
                 name=agent_name,
                 client=False,
                 driver=manager.driver,
@@ -187,7 +190,9 @@ class Cluster(LibraryComponent):
         started = time.time()
         client_agents = []
         for index, (agent_name, specific) in enumerate(zip(client_names, per_client, strict=True)):
-            settings = agentlib.AgentSettings(name=agent_name, server=False, driver=manager.driver, client_servers=rpc)
+            settings = configuration.AgentSettings(
+                name=agent_name, server=False, driver=manager.driver, client_servers=rpc
+            )
             if plan:
                 host = plan.hosts[index]
                 netns.add_host(plan, host)
@@ -305,7 +310,7 @@ class Cluster(LibraryComponent):
 
         def check() -> Outcome:
             servers = [a for a in REGISTRY.agents() if a.cluster == cluster and a.is_server and a.is_running]
-            answers = {agent.name: agentlib.leader(agent.client) for agent in servers}
+            answers = {agent.name: readiness.leader(agent.client) for agent in servers}
             leader = _leader_agent(servers)
             agreed = len(set(answers.values())) == 1 and all(answers.values())
             if agreed and leader is not None and leader.name != previous:
@@ -370,7 +375,7 @@ def _leader_agent(servers: list[Agent]) -> Agent | None:
     for agent in servers:
         if not agent.is_running:
             continue
-        address = agentlib.leader(agent.client)
+        address = readiness.leader(agent.client)
         for candidate in servers:
             if address == f"{candidate.host}:{candidate.rpc_port}":
                 return candidate
@@ -392,10 +397,10 @@ def _network_mode(network: str) -> str:
 
 def _wait_for_keyring(servers: list[Agent], deadline: Deadline) -> None:
     def check():
-        agentlib.check_alive(servers)
-        return Done() if agentlib.keyring_active(servers[0].client) else Pending("no active key")
+        readiness.check_alive(servers)
+        return Done() if readiness.keyring_active(servers[0].client) else Pending("no active key")
 
     if not isinstance(poll(check, deadline, interval=0.05, longest_interval=0.5), Done):
-        raise agentlib.AgentNotReadyError(
+        raise readiness.AgentNotReadyError(
             f"The Nomad servers elected a leader but created no keyring within {deadline}."
         )

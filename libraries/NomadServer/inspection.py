@@ -6,9 +6,11 @@ from typing import Any
 
 from robot.api.deco import keyword
 
-from nomadtest import nodes, processes, versions
+from nomadtest import versions
+from nomadtest.agents import nodes
+from nomadtest.agents.manager import read_agent_version
+from nomadtest.host import processes
 from nomadtest.library import ASSERTION, QUERY, LibraryComponent
-from nomadtest.manager import read_agent_version
 from nomadtest.registry import REGISTRY
 
 

@@ -10,13 +10,13 @@ import requests
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import agents as agentlib
-from nomadtest import failures, sessions
-from nomadtest import ports as portlib
-from nomadtest.client import NomadAPIError
+from nomadtest import failures
+from nomadtest.agents import configuration, readiness, sessions
+from nomadtest.agents.manager import AgentManager
+from nomadtest.api.client import NomadAPIError
+from nomadtest.host import ports as portlib
 from nomadtest.library import CRASH, LIFECYCLE, LibraryComponent
 from nomadtest.listener import current_owner, failing_test
-from nomadtest.manager import AgentManager
 from nomadtest.registry import REGISTRY, Agent
 from nomadtest.waiting import Deadline
 
@@ -130,7 +130,7 @@ class Lifecycle(LibraryComponent):
             raise ValueError("token and namespace apply to an external cluster: set NOMAD_ADDR to attach to one.")
         joined = [REGISTRY.find(entry) for entry in servers or [] if ":" not in entry]
         addresses = [entry for entry in servers or [] if ":" in entry]
-        settings = agentlib.AgentSettings(name=name, server=server, client=client, driver=manager.driver)
+        settings = configuration.AgentSettings(name=name, server=server, client=client, driver=manager.driver)
         if server:
             settings.server_join = [f"127.0.0.1:{agent.serf_port}" for agent in joined] + addresses
             # Joining an existing cluster: do not bootstrap a second one.
@@ -149,7 +149,7 @@ class Lifecycle(LibraryComponent):
         self.wait_ready_or_remove(agent, since, deadline, wait_for_driver)
         if agent.is_server and agent.is_client:
             try:
-                agentlib.persist_raft_snapshot(agent.client)
+                readiness.persist_raft_snapshot(agent.client)
             except (requests.RequestException, NomadAPIError) as error:
                 logger.warn(f"No raft snapshot of '{agent.name}': a restart of it may take 15-30 s more. {error}")
         sessions.open_for(agent)
@@ -162,12 +162,12 @@ class Lifecycle(LibraryComponent):
         """Wait until the agent is ready; one that never gets there is removed, its log kept for the error."""
         try:
             self.manager.wait_ready(agent, [agent], since, deadline, require_driver)
-        except (agentlib.AgentNotReadyError, agentlib.AgentExitedError) as error:
+        except (readiness.AgentNotReadyError, readiness.AgentExitedError) as error:
             copy = self.manager.discard(agent)
             message = str(error)
             if copy is not None:
                 message = message.replace(str(agent.log_path), str(copy))
-            raise agentlib.AgentNotReadyError(message) from None
+            raise readiness.AgentNotReadyError(message) from None
 
     @keyword(tags=[LIFECYCLE])
     def stop_nomad_server(
@@ -296,7 +296,7 @@ class Lifecycle(LibraryComponent):
         started = self.manager.start_process(target)
         if target.last_disruption is not None and target.last_disruption.restarted_at is None:
             target.last_disruption.restarted_at = started
-        agentlib.wait_until_listening(target, deadline)
+        readiness.wait_until_listening(target, deadline)
         api = target if target.is_server else self.manager.cluster_server(target) or target
         since = {target.name: started} if target.is_client else {}
         self.manager.wait_ready(api, [target], since, deadline)

@@ -10,10 +10,12 @@ from typing import Any
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import jobs, netns, nodes, waits
-from nomadtest.client import api_path
+from nomadtest.agents import nodes
+from nomadtest.agents.manager import AgentManager
+from nomadtest.api.client import api_path
+from nomadtest.host import netns
+from nomadtest.jobs import lookup, waits
 from nomadtest.library import ASSERTION, CRASH, LIFECYCLE, QUERY, WAIT, LibraryComponent
-from nomadtest.manager import AgentManager
 from nomadtest.registry import REGISTRY, Agent
 from nomadtest.waiting import Deadline, Done, Impossible, Outcome, Pending
 
@@ -169,11 +171,13 @@ class NodeFaults(LibraryComponent):
 
         def check(data: Any) -> Outcome:
             left = [
-                a for a in server.client.get(api_path("node", node_id, "allocations")) or [] if not jobs.is_terminal(a)
+                a
+                for a in server.client.get(api_path("node", node_id, "allocations")) or []
+                if not lookup.is_terminal(a)
             ]
             if (data or {}).get("DrainStrategy") is None and not left:
                 return Done()
-            running = ", ".join(f"{a['JobID']}/{jobs.short(a['ID'])} {a['ClientStatus']}" for a in left) or "none"
+            running = ", ".join(f"{a['JobID']}/{lookup.short(a['ID'])} {a['ClientStatus']}" for a in left) or "none"
             state = "under way" if (data or {}).get("DrainStrategy") else "complete"
             return Pending(f"drain {state}; allocations left: {running}")
 
@@ -203,7 +207,7 @@ class NodeFaults(LibraryComponent):
         | ${node} = | `Get Node Of Allocation` | ${job} |
         | `Kill Nomad Client` | ${node} |
         """
-        return jobs.select_allocation(REGISTRY.client(agent), job_id, alloc_id)["NodeName"]
+        return lookup.select_allocation(REGISTRY.client(agent), job_id, alloc_id)["NodeName"]
 
     @keyword(tags=[ASSERTION])
     def jobs_should_be_spread_across_nodes(
@@ -225,7 +229,7 @@ class NodeFaults(LibraryComponent):
         running = [
             alloc
             for job_id in job_ids
-            for alloc in jobs.job_allocations(client, job_id)
+            for alloc in lookup.job_allocations(client, job_id)
             if alloc["ClientStatus"] == "running"
         ]
         counts = Counter(alloc["NodeName"] for alloc in running)
@@ -253,13 +257,13 @@ class NodeFaults(LibraryComponent):
         | `Wait For Allocation To Be Unknown` | ${job} | ${alloc} |
         """
         client = REGISTRY.client(agent)
-        alloc_id = jobs.select_allocation(client, job_id, alloc_id)["ID"]
+        alloc_id = lookup.select_allocation(client, job_id, alloc_id)["ID"]
 
         def check(alloc: Any) -> Outcome:
             status = alloc.get("ClientStatus")
             if status == "unknown":
                 return Done()
-            if jobs.is_terminal(alloc):
+            if lookup.is_terminal(alloc):
                 return Impossible(f"it is already {status}")
             return Pending(f"status {status}")
 
@@ -267,7 +271,7 @@ class NodeFaults(LibraryComponent):
         if not isinstance(outcome, Done):
             detail = outcome.reason if isinstance(outcome, Impossible) else f"last seen {outcome.status}"
             raise AssertionError(
-                f"Allocation {jobs.short(alloc_id)} of job '{job_id}' did not become unknown: {detail}."
+                f"Allocation {lookup.short(alloc_id)} of job '{job_id}' did not become unknown: {detail}."
             )
 
     @keyword(tags=[WAIT])
@@ -284,21 +288,21 @@ class NodeFaults(LibraryComponent):
         | ${new} = | `Wait For Replacement Allocation` | ${job} | ${alloc}[ID] |
         """
         client = REGISTRY.client(agent)
-        original = jobs.select_allocation(client, job_id, alloc_id)
+        original = lookup.select_allocation(client, job_id, alloc_id)
 
         def check(_summary: Any) -> Outcome:
-            allocations = jobs.job_allocations(client, job_id)
+            allocations = lookup.job_allocations(client, job_id)
             others = [alloc for alloc in allocations if alloc["ID"] != original["ID"]]
             for alloc in others:
                 if alloc["ClientStatus"] == "running" and alloc["NodeID"] != original["NodeID"]:
                     return Done(alloc)
-            shown = ", ".join(f"{jobs.short(a['ID'])} on {a['NodeName']}: {a['ClientStatus']}" for a in allocations)
+            shown = ", ".join(f"{lookup.short(a['ID'])} on {a['NodeName']}: {a['ClientStatus']}" for a in allocations)
             return Pending(shown)
 
         outcome = waits.watch(client, api_path("job", job_id, "summary"), check, Deadline(timeout), longest=1.0)
         if not isinstance(outcome, Done):
             raise AssertionError(
-                f"No replacement of allocation {jobs.short(original['ID'])} of job '{job_id}' ran on another node "
+                f"No replacement of allocation {lookup.short(original['ID'])} of job '{job_id}' ran on another node "
                 f"within {Deadline(timeout)}; allocations: {outcome.status}."
             )
         replacement = outcome.value
@@ -306,8 +310,8 @@ class NodeFaults(LibraryComponent):
         disruption = node.last_disruption if node else None
         since = f" {time.time() - disruption.at:.2f} s after its {disruption.what}" if disruption else ""
         logger.info(
-            f"Allocation {jobs.short(original['ID'])} on {original['NodeName']} was replaced by "
-            f"{jobs.short(replacement['ID'])}, running on {replacement['NodeName']}{since}."
+            f"Allocation {lookup.short(original['ID'])} on {original['NodeName']} was replaced by "
+            f"{lookup.short(replacement['ID'])}, running on {replacement['NodeName']}{since}."
         )
         return replacement["ID"]
 
@@ -328,22 +332,22 @@ class NodeFaults(LibraryComponent):
         deadline = Deadline(timeout)
 
         def check(_summary: Any) -> Outcome:
-            allocations = jobs.job_allocations(client, job_id)
+            allocations = lookup.job_allocations(client, job_id)
             alive = [alloc for alloc in allocations if alloc["ClientStatus"] == "running"]
             settling = [
-                alloc for alloc in allocations if not jobs.is_terminal(alloc) and alloc["ClientStatus"] != "running"
+                alloc for alloc in allocations if not lookup.is_terminal(alloc) and alloc["ClientStatus"] != "running"
             ]
             # A running allocation told to stop is still settling.
             stopping = [alloc for alloc in alive if alloc.get("DesiredStatus") != "run"]
             if len(alive) == running and not settling and not stopping:
                 return Done([alloc["ID"] for alloc in alive])
             shown = ", ".join(
-                f"{jobs.short(a['ID'])} on {a['NodeName']}: {a['ClientStatus']}/{a.get('DesiredStatus')}"
+                f"{lookup.short(a['ID'])} on {a['NodeName']}: {a['ClientStatus']}/{a.get('DesiredStatus')}"
                 for a in allocations
             )
             return Pending(shown)
 
-        jobs.get_job(client, job_id)
+        lookup.get_job(client, job_id)
         began = time.monotonic()
         outcome = waits.watch(client, api_path("job", job_id, "summary"), check, deadline, longest=1.0)
         if not isinstance(outcome, Done):

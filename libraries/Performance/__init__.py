@@ -11,10 +11,11 @@ from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
 from nomadtest import __version__, profiles
 from nomadtest.library import NomadLibrary
-from nomadtest.measurelock import HostLock, PabotLock
-from nomadtest.metrics import METRICS_FILE_NAME, Recorder, git_facts, host_facts, iso_time, run_identity
+from nomadtest.perf.measurelock import HostLock, PabotLock
+from nomadtest.perf.runfacts import git_facts, host_facts, iso_time, run_identity
+from nomadtest.perf.store import METRICS_FILE_NAME, Recorder
+from nomadtest.perf.usage import Series
 from nomadtest.registry import REGISTRY
-from nomadtest.usage import Series
 
 from .footprint import Footprint
 from .locking import MeasurementLock

@@ -6,8 +6,9 @@ import psutil
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import crashes, usage
+from nomadtest.agents import crashes
 from nomadtest.library import ASSERTION, PERFORMANCE, QUERY, LibraryComponent
+from nomadtest.perf import usage
 from nomadtest.registry import REGISTRY
 
 

@@ -9,10 +9,10 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
-from nomadtest import runroot
+from nomadtest.host import runroot
 from nomadtest.library import LIFECYCLE, PERFORMANCE, LibraryComponent
 from nomadtest.listener import current_owner
-from nomadtest.measurelock import LOCK_FILE_NAME, LOCK_NAME, HostLock, PabotLock
+from nomadtest.perf.measurelock import LOCK_FILE_NAME, LOCK_NAME, HostLock, PabotLock
 from nomadtest.waiting import Deadline
 
 

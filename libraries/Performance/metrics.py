@@ -8,9 +8,9 @@ from typing import Any
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import metrics
 from nomadtest.library import ASSERTION, PERFORMANCE, QUERY, LibraryComponent
 from nomadtest.listener import current_owner
+from nomadtest.perf import figures, regression, store
 
 
 class Metrics(LibraryComponent):
@@ -75,10 +75,10 @@ class Metrics(LibraryComponent):
         | `Metric Should Not Have Regressed` | startup_to_main | baseline=${CURDIR}/baseline.json | tolerance=50% |
         """
         path = Path(baseline) if baseline else self.library.baseline_path
-        reference = metrics.load_baseline(path)
+        reference = regression.load_baseline(path)
         metric = self.library.recorder.find(name)
-        chosen = metrics.parse_tolerance(tolerance) if tolerance is not None else None
-        comparison = metrics.compare(metric, reference, chosen)
+        chosen = figures.parse_tolerance(tolerance) if tolerance is not None else None
+        comparison = regression.compare(metric, reference, chosen)
         origin = _origin(reference, path)
         if comparison.regressed:
             raise AssertionError(f"{comparison.describe()}. Baseline {origin}.")
@@ -107,15 +107,15 @@ class Metrics(LibraryComponent):
         target = Path(path) if path else self.library.baseline_path
         recorder = self.library.recorder
         chosen = [recorder.find(name) for name in names] if names else list(recorder.metrics.values())
-        existing = metrics.load_baseline(target) if target.exists() else None
+        existing = regression.load_baseline(target) if target.exists() else None
         kept = {
-            name: metrics.parse_tolerance(entry.get("tolerance", metrics.DEFAULT_TOLERANCE))
+            name: figures.parse_tolerance(entry.get("tolerance", figures.DEFAULT_TOLERANCE))
             for name, entry in (existing or {}).get("metrics", {}).items()
         }
-        default = metrics.parse_tolerance(tolerance) if tolerance is not None else metrics.DEFAULT_TOLERANCE
+        default = figures.parse_tolerance(tolerance) if tolerance is not None else figures.DEFAULT_TOLERANCE
         tolerances = {} if tolerance is not None else kept
-        new = metrics.make_baseline(chosen, default, recorder.run, tolerances, note)
-        metrics.write_json(target, metrics.merge_baseline(existing, new))
+        new = regression.make_baseline(chosen, default, recorder.run, tolerances, note)
+        store.write_json(target, regression.merge_baseline(existing, new))
         logger.info(f"Saved {len(chosen)} metric(s) as the baseline in {target}: {', '.join(new['metrics'])}")
         return str(target)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import metrics, plots
 from nomadtest.library import PERFORMANCE, LibraryComponent
 from nomadtest.listener import current_owner, owned_by
+from nomadtest.perf import figures, plots, regression
 
 
 class Plots(LibraryComponent):
@@ -70,8 +70,8 @@ def _baseline_medians(path: Path) -> dict[str, float]:
     if not path.exists():
         return {}
     try:
-        reference = metrics.load_baseline(path)
-    except metrics.MetricError as error:
+        reference = regression.load_baseline(path)
+    except figures.MetricError as error:
         logger.warn(f"The baseline is not drawn: {error}")
         return {}
     return {name: float(entry["median"]) for name, entry in reference["metrics"].items() if "median" in entry}

@@ -9,8 +9,9 @@ from typing import Any
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import jobs, logs, startup, waits
+from nomadtest.jobs import logs, lookup, registration, removal, waits
 from nomadtest.library import PERFORMANCE, WAIT, LibraryComponent
+from nomadtest.perf import startup
 from nomadtest.registry import REGISTRY
 from nomadtest.waiting import Deadline
 
@@ -91,8 +92,8 @@ class Startup(LibraryComponent):
         submitted_in = time.monotonic() - began
         waits.wait_for_job_success(client, job_id, Deadline(timeout))
         noticed = time.time()
-        alloc = jobs.select_allocation(client, job_id)
-        task = jobs.resolve_task(alloc, None)
+        alloc = lookup.select_allocation(client, job_id)
+        task = lookup.resolve_task(alloc, None)
         started, terminated = startup.task_timeline(alloc, task)
         main = None
         if marker:
@@ -103,7 +104,7 @@ class Startup(LibraryComponent):
                     f"Task '{task}' of job '{job_id}' printed no line starting with '{marker}'.\n"
                     + logs.last_lines_note(text)
                 )
-        submitted = startup.submit_time(jobs.get_job(client, job_id))
+        submitted = startup.submit_time(lookup.get_job(client, job_id))
         stopping = time.monotonic()
         job_library.run_keyword("stop_job", [job_id], {"agent": agent})
         return startup.StartupRun(
@@ -158,15 +159,15 @@ class Startup(LibraryComponent):
         total = time.monotonic() - began
         durations, first, last = [], None, None
         for job_id in submitted:
-            alloc = jobs.select_allocation(client, job_id)
-            _, terminated = startup.task_timeline(alloc, jobs.resolve_task(alloc, None))
-            at = startup.submit_time(jobs.get_job(client, job_id))
+            alloc = lookup.select_allocation(client, job_id)
+            _, terminated = startup.task_timeline(alloc, lookup.resolve_task(alloc, None))
+            at = startup.submit_time(lookup.get_job(client, job_id))
             end = terminated if terminated is not None else at
             durations.append(end - at)
             first = at if first is None else min(first, at)
             last = end if last is None else max(last, end)
-        pending = jobs.stop_jobs(
-            client, [(jobs.namespace_of(client), job_id) for job_id in submitted], True, Deadline(timeout)
+        pending = removal.stop_jobs(
+            client, [(registration.namespace_of(client), job_id) for job_id in submitted], True, Deadline(timeout)
         )
         if pending:
             raise AssertionError(

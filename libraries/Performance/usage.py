@@ -8,11 +8,12 @@ from typing import Any
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import jobs, usage, waits
-from nomadtest.client import NomadClient
+from nomadtest.api.client import NomadClient
+from nomadtest.jobs import lookup, waits
 from nomadtest.library import ASSERTION, PERFORMANCE, QUERY, LibraryComponent
 from nomadtest.listener import current_owner
-from nomadtest.metrics import parse_tolerance, percent
+from nomadtest.perf import usage
+from nomadtest.perf.figures import parse_tolerance, percent
 from nomadtest.registry import REGISTRY
 from nomadtest.waiting import Deadline
 
@@ -51,7 +52,7 @@ class ResourceUsage(LibraryComponent):
         """
         client, alloc, task = self._started_task(job_id, task, alloc_id, Deadline(timeout), agent)
         reading = self._first_reading(client, job_id, alloc, task, Deadline(timeout))
-        logger.info(f"Resource usage of task '{task}' (allocation {jobs.short(alloc['ID'])}): {_brief(reading)}")
+        logger.info(f"Resource usage of task '{task}' (allocation {lookup.short(alloc['ID'])}): {_brief(reading)}")
         return reading
 
     @keyword(tags=[PERFORMANCE, QUERY])
@@ -118,7 +119,7 @@ class ResourceUsage(LibraryComponent):
             raise AssertionError(f"Task '{window.task}' has no memory limit to compare with: give limit=<size>.")
         peak = usage.memory_peak(window.samples, measure)
         value = peak[f"memory_{measure}"]
-        where = f"task '{window.task}' (allocation {jobs.short(window.alloc_id)})"
+        where = f"task '{window.task}' (allocation {lookup.short(window.alloc_id)})"
         if value >= bound:
             raise usage.UsageError(
                 f"Memory {measure} of {where} reached {usage.mib(value)} after {peak['elapsed']:.1f} s, "
@@ -159,7 +160,7 @@ class ResourceUsage(LibraryComponent):
         bound = usage.parse_cpu(limit) if limit is not None else usage.CpuLimit(window.limits.cpu_mhz, "MHz")
         value = usage.cpu_figure(window.samples, bound.key, statistic)
         shown = usage.CpuLimit(value, bound.unit)
-        where = f"task '{window.task}' (allocation {jobs.short(window.alloc_id)})"
+        where = f"task '{window.task}' (allocation {lookup.short(window.alloc_id)})"
         if value >= bound.value:
             raise usage.UsageError(
                 f"CPU use of {where} ({statistic} over {window.samples[-1]['elapsed']:.1f} s) was {shown}, "
@@ -207,7 +208,7 @@ class ResourceUsage(LibraryComponent):
         allowed = parse_tolerance(tolerance)
         mean = usage.cpu_figure(window.samples, bound.key, "mean")
         periods, seconds = usage.throttled_during(window.samples)
-        where = f"task '{window.task}' (allocation {jobs.short(window.alloc_id)})"
+        where = f"task '{window.task}' (allocation {lookup.short(window.alloc_id)})"
         used = f"{usage.CpuLimit(mean, bound.unit)} on average over {window.samples[-1]['elapsed']:.1f} s"
         throttled = f"throttled in {periods} CFS period(s), {seconds:.2f} s" if periods else "never throttled"
         if mean > bound.value * (1 + allowed):
@@ -248,8 +249,8 @@ class ResourceUsage(LibraryComponent):
         if not given:
             raise AssertionError("The series given has no samples.")
         client = REGISTRY.client(agent)
-        alloc = jobs.select_allocation(client, job_id, alloc_id)
-        name = jobs.resolve_task(alloc, task)
+        alloc = lookup.select_allocation(client, job_id, alloc_id)
+        name = lookup.resolve_task(alloc, task)
         limits = usage.task_limits(alloc, name)
         return usage.Series(job_id, job_id, alloc["ID"], name, limits, samples=list(given))
 
@@ -281,7 +282,7 @@ class ResourceUsage(LibraryComponent):
         self.library.series.append(series)
         ended = f"; sampling ended early: {series.ended_early}" if series.ended_early else ""
         logger.info(
-            f"Sampled task '{name}' (allocation {jobs.short(alloc['ID'])}) {len(series.samples)} time(s) "
+            f"Sampled task '{name}' (allocation {lookup.short(alloc['ID'])}) {len(series.samples)} time(s) "
             f"over {series.samples[-1]['elapsed']:.1f} s{ended}. Limits: memory {usage.mib(series.limits.memory)}, "
             f"CPU {series.limits.cpu_mhz:.0f} MHz.\n{usage.describe_samples(series.samples)}"
         )
@@ -308,7 +309,7 @@ class ResourceUsage(LibraryComponent):
 
 
 def _task_state(client: NomadClient, alloc_id: str, task: str) -> dict | None:
-    return jobs.task_state(jobs.get_allocation(client, alloc_id), task)
+    return lookup.task_state(lookup.get_allocation(client, alloc_id), task)
 
 
 def _brief(reading: dict[str, Any]) -> str:

@@ -8,7 +8,8 @@ from datetime import timedelta
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import crashes, leaks
+from nomadtest.agents import crashes
+from nomadtest.host import leaks
 from nomadtest.library import ASSERTION, QUERY, WAIT, LibraryComponent
 from nomadtest.registry import REGISTRY, Agent
 from nomadtest.waiting import Deadline, Done, Outcome, Pending, poll

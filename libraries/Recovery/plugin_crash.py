@@ -10,7 +10,7 @@ import psutil
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import agentlog, crashes
+from nomadtest.agents import agentlog, crashes
 from nomadtest.library import CRASH, QUERY, WAIT, LibraryComponent
 from nomadtest.registry import REGISTRY
 from nomadtest.waiting import Deadline

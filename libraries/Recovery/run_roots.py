@@ -12,9 +12,10 @@ from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 from robot.libraries.Process import Process as ProcessLibrary
 
-from nomadtest import external, leaks, processes, runroot, sweep
+from nomadtest.agents import external
+from nomadtest.host import leaks, processes, runroot, sweep
+from nomadtest.host.ports import busy_ports
 from nomadtest.library import ASSERTION, LIFECYCLE, LibraryComponent
-from nomadtest.ports import busy_ports
 from nomadtest.waiting import Deadline
 
 

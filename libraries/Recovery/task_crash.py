@@ -8,7 +8,9 @@ import psutil
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import crashes, jobs, logs, processes
+from nomadtest.agents import crashes
+from nomadtest.host import processes
+from nomadtest.jobs import logs, lookup
 from nomadtest.library import ASSERTION, CRASH, QUERY, WAIT, LibraryComponent
 from nomadtest.registry import REGISTRY
 from nomadtest.waiting import Deadline
@@ -33,12 +35,12 @@ class TaskCrash(LibraryComponent):
         | ${pid} = | `Get Task Process Id` | ${job} |
         | ${pid} = | `Get Task Process Id` | ${job} | task=web |
         """
-        alloc = jobs.select_allocation(REGISTRY.client(agent), job_id, alloc_id)
-        name = jobs.resolve_task(alloc, task)
+        alloc = lookup.select_allocation(REGISTRY.client(agent), job_id, alloc_id)
+        name = lookup.resolve_task(alloc, task)
         found = crashes.task_jvms(alloc["ID"], name)
         if len(found) != 1:
             raise AssertionError(
-                f"Expected one JVM of task '{name}' (allocation {jobs.short(alloc['ID'])}), found {len(found)}: "
+                f"Expected one JVM of task '{name}' (allocation {lookup.short(alloc['ID'])}), found {len(found)}: "
                 + (", ".join(str(pid) for pid in found) or "none")
             )
         return found[0]
@@ -139,14 +141,14 @@ class TaskCrash(LibraryComponent):
         target = REGISTRY.find(agent)
         client = target.client
         deadline = Deadline(timeout)
-        alloc = jobs.select_allocation(client, job_id, alloc_id)
-        name = jobs.resolve_task(alloc, task)
+        alloc = lookup.select_allocation(client, job_id, alloc_id)
+        name = lookup.resolve_task(alloc, task)
         disruption = target.last_disruption
         since = disruption.at if disruption else 0.0
         crash = disruption.what if disruption else "the start"
         line = crashes.wait_for_recovery_line(target, alloc["ID"], name, recovery_log, disruption, deadline)
-        alloc = jobs.get_allocation(client, alloc["ID"])
-        state = jobs.task_state(alloc, name) or {}
+        alloc = lookup.get_allocation(client, alloc["ID"])
+        state = lookup.task_state(alloc, name) or {}
         problems = []
         if alloc.get("ClientStatus") != "running" or state.get("State") != "running":
             problems.append(f"the allocation is {alloc.get('ClientStatus')} and the task {state.get('State')}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from robotlibcore import DynamicCore
 
-from . import __version__
+from nomadtest import __version__
 
 LIFECYCLE = "Lifecycle"
 WAIT = "Wait"

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from robot.api import logger
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
-from . import failures
+from nomadtest import failures
 
 OUTSIDE_ROBOT = "(outside Robot Framework)"
 

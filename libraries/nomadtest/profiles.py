@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import versions
+from nomadtest import versions
 
 ENVIRONMENT_VARIABLE = "NOMAD_DRIVER_PROFILE"
 NEEDS_TAG_PREFIX = "needs:"

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .client import NomadClient
-from .versions import NomadVersion
+from nomadtest.api.client import NomadClient
+from nomadtest.versions import NomadVersion
 
 if TYPE_CHECKING:
-    from .external import ClusterAccess
+    from nomadtest.agents.external import ClusterAccess
 
 
 @dataclass

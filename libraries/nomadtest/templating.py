@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 import jinja2.meta
 
-from .versions import NomadVersion
+from nomadtest.versions import NomadVersion
 
 
 def _templates_dir() -> Path:

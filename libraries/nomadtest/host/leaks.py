@@ -23,8 +23,8 @@ from pathlib import Path
 
 import psutil
 
-from . import netns, processes
-from .registry import Agent
+from nomadtest.host import netns, processes
+from nomadtest.registry import Agent
 
 CATEGORIES = ("processes", "containers", "bundles", "mounts", "cgroups", "alloc_dirs", "networks")
 SCOPES_KEY = "scopes"

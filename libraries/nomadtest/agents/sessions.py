@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
-from .registry import REGISTRY, Agent
+from nomadtest.registry import REGISTRY, Agent
 
 CURRENT = "nomad"
 # Seconds a raw call may take; blocking queries made through a session should ask for less.

@@ -22,8 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from . import runroot
-from .listener import owned_by
+from nomadtest.host import runroot
+from nomadtest.listener import owned_by
 
 CHUNK = 64 * 1024
 # Recorded as the status of a request whose client hung up before the answer (nginx's convention).

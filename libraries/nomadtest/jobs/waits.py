@@ -19,10 +19,11 @@ from typing import Any
 
 import requests
 
-from . import jobs, runroot
-from .client import NomadAPIError, NomadClient, api_path
-from .forensics import describe_allocation, describe_job
-from .waiting import MAX_BLOCK_SECONDS, Deadline, Done, Impossible, Outcome, Pending
+from nomadtest.api.client import NomadAPIError, NomadClient, api_path
+from nomadtest.host import runroot
+from nomadtest.jobs import lookup
+from nomadtest.jobs.forensics import describe_allocation, describe_job
+from nomadtest.waiting import MAX_BLOCK_SECONDS, Deadline, Done, Impossible, Outcome, Pending
 
 JOB_STATUSES = ("pending", "running", "dead")
 ALLOC_STATUSES = ("pending", "running", "complete", "failed", "lost")
@@ -92,21 +93,21 @@ def check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
 
 def unplaceable(client: NomadClient, job_id: str, allocations: list[dict]) -> list[str]:
     """Nomad's reasons when it could not place the job and nothing placed can make progress."""
-    if any(not jobs.is_terminal(alloc) for alloc in allocations):
+    if any(not lookup.is_terminal(alloc) for alloc in allocations):
         return []  # a running allocation may finish and free what a blocked one needs
     evaluations = client.get(api_path("job", job_id, "evaluations")) or []
-    if not jobs.blocked_evaluation(evaluations):
+    if not lookup.blocked_evaluation(evaluations):
         return []
-    return jobs.placement_failures(evaluations) or ["Nomad blocked the evaluation without giving a reason"]
+    return lookup.placement_failures(evaluations) or ["Nomad blocked the evaluation without giving a reason"]
 
 
 def _watch_job(client: NomadClient, job_id: str, check: Callable[[dict, list[dict]], Outcome], deadline: Deadline):
     def on_change(_summary: Any) -> Outcome:
-        job = jobs.get_job(client, job_id)
-        allocations = jobs.sort_allocations(client.get(api_path("job", job_id, "allocations")) or [])
+        job = lookup.get_job(client, job_id)
+        allocations = lookup.sort_allocations(client.get(api_path("job", job_id, "allocations")) or [])
         return check(job, allocations)
 
-    jobs.get_job(client, job_id)  # an unknown job is an error, not a 404 from the summary
+    lookup.get_job(client, job_id)  # an unknown job is an error, not a 404 from the summary
     return watch(client, api_path("job", job_id, "summary"), on_change, deadline)
 
 
@@ -180,7 +181,9 @@ def wait_for_job_success(client: NomadClient, job_id: str, deadline: Deadline) -
         current = latest_per_slot(allocations)
         for alloc in current:
             if alloc.get("ClientStatus") in ("failed", "lost") and not will_reschedule(alloc, job):
-                return Impossible(f"allocation {jobs.short(alloc['ID'])} ({alloc.get('Name')}) {alloc['ClientStatus']}")
+                return Impossible(
+                    f"allocation {lookup.short(alloc['ID'])} ({alloc.get('Name')}) {alloc['ClientStatus']}"
+                )
         if job.get("Status") != "dead":
             return Pending(f"status {job.get('Status')}, allocations {_statuses(current)}")
         failed = [
@@ -210,7 +213,7 @@ def _exit_codes(allocations: list[dict]) -> dict[str, int]:
     for alloc in allocations:
         suffix = alloc.get("Name", "")[alloc.get("Name", "").rfind("[") :] if len(allocations) > 1 else ""
         for task, state in sorted((alloc.get("TaskStates") or {}).items()):
-            code = jobs.exit_code(state)
+            code = lookup.exit_code(state)
             if code is not None:
                 codes[task + suffix] = code
     return codes
@@ -283,7 +286,7 @@ def watch_allocation(
     """
     follow = not alloc_id
     if alloc_id:
-        alloc_id = jobs.select_allocation(client, job_id, alloc_id)["ID"]
+        alloc_id = lookup.select_allocation(client, job_id, alloc_id)["ID"]
     else:
         alloc_id = wait_for_first_allocation(client, job_id, deadline)
     last: dict = {}
@@ -291,7 +294,7 @@ def watch_allocation(
     def on_change(alloc: dict) -> Outcome | Switch:
         last["alloc"] = alloc
         outcome = check(alloc)
-        if isinstance(outcome, Impossible) and follow and jobs.is_terminal(alloc):
+        if isinstance(outcome, Impossible) and follow and lookup.is_terminal(alloc):
             if alloc.get("NextAllocation"):
                 return Switch(alloc["NextAllocation"])
             if will_reschedule(alloc):
@@ -306,7 +309,7 @@ def watch_allocation(
     if isinstance(outcome, Done):
         return outcome.value
     alloc = last["alloc"]
-    where = f"Allocation {jobs.short(alloc['ID'])} of job '{job_id}'"
+    where = f"Allocation {lookup.short(alloc['ID'])} of job '{job_id}'"
     if isinstance(outcome, Impossible):
         headline = f"{where} cannot reach {goal}: {outcome.reason}"
     else:
@@ -348,8 +351,8 @@ def watch_task(
     names: dict[str, str] = {}
 
     def on_change(alloc: dict) -> Outcome:
-        name = names.setdefault(alloc["ID"], jobs.resolve_task(alloc, task))
-        return check(alloc, name, jobs.task_state(alloc, name))
+        name = names.setdefault(alloc["ID"], lookup.resolve_task(alloc, task))
+        return check(alloc, name, lookup.task_state(alloc, name))
 
     return watch_allocation(
         client,
@@ -381,7 +384,7 @@ def wait_for_task_state(
 
     def check(alloc: dict, name: str, current: dict | None) -> Outcome:
         if current is None:
-            if jobs.is_terminal(alloc):
+            if lookup.is_terminal(alloc):
                 return Impossible(f"the allocation is {alloc['ClientStatus']} and task '{name}' never started")
             return Pending(f"task '{name}' not received by the client yet")
         seen = current.get("State", "")
@@ -390,7 +393,7 @@ def wait_for_task_state(
             return Done(alloc)
         if seen == "dead":
             return Impossible(f"task '{name}' is dead ({_how_it_ended(current)})")
-        if jobs.is_terminal(alloc):
+        if lookup.is_terminal(alloc):
             return Impossible(f"the allocation is {alloc['ClientStatus']}")
         return Pending(f"task '{name}' {seen}, allocation {alloc.get('ClientStatus')}")
 
@@ -398,7 +401,7 @@ def wait_for_task_state(
 
 
 def _how_it_ended(state: dict) -> str:
-    code = jobs.exit_code(state)
+    code = lookup.exit_code(state)
     ended = "failed" if state.get("Failed") else "not failed"
     return ended if code is None else f"{ended}, exit code {code}"
 
@@ -409,9 +412,9 @@ def wait_for_task_started(
     """Wait until the task has started at least once (so it has logs); returns (allocation, task)."""
 
     def check(alloc: dict, name: str, current: dict | None) -> Outcome:
-        if jobs.has_started(current):
+        if lookup.has_started(current):
             return Done((alloc, name))
-        if (current and current.get("State") == "dead") or jobs.is_terminal(alloc):
+        if (current and current.get("State") == "dead") or lookup.is_terminal(alloc):
             return Impossible(f"task '{name}' ended without ever starting")
         return Pending(f"task '{name}' {current.get('State') if current else 'not received'}")
 
@@ -435,7 +438,7 @@ def wait_for_restarts(
         restarts = int(current.get("Restarts") or 0)
         if restarts >= count:
             return Done(restarts)
-        if current.get("State") == "dead" or jobs.is_terminal(alloc):
+        if current.get("State") == "dead" or lookup.is_terminal(alloc):
             return Impossible(f"task '{name}' is dead after {restarts} restart(s)")
         return Pending(f"task '{name}' {current.get('State', 'not received')} after {restarts} restart(s)")
 

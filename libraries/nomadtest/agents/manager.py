@@ -25,13 +25,15 @@ import requests
 from robot.api import logger
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
-from . import agentlog, external, failures, jobs, netns, nodes, processes, profiles, runroot, sessions, sweep, versions
-from . import agents as agentlib
-from . import ports as portlib
-from .client import NomadAPIError, NomadClient
-from .listener import owned_by
-from .registry import REGISTRY, Agent
-from .waiting import Deadline, Done, Pending, poll
+from nomadtest import failures, profiles, versions
+from nomadtest.agents import agentlog, configuration, external, nodes, readiness, sessions
+from nomadtest.api.client import NomadAPIError, NomadClient
+from nomadtest.host import netns, processes, runroot, sweep
+from nomadtest.host import ports as portlib
+from nomadtest.jobs import removal
+from nomadtest.listener import owned_by
+from nomadtest.registry import REGISTRY, Agent
+from nomadtest.waiting import Deadline, Done, Pending, poll
 
 CRUNJAR = "crunjar"
 # What a failed test gets from this module in log.html (see nomadtest.failures).
@@ -280,7 +282,7 @@ class AgentManager:
                 self._run_version = versions.NomadVersion.parse(self.check_nomad_binary())
         return self._run_version
 
-    def plugins(self, settings: agentlib.AgentSettings, run_dir: Path, uid: str, extra: dict | None) -> dict:
+    def plugins(self, settings: configuration.AgentSettings, run_dir: Path, uid: str, extra: dict | None) -> dict:
         config: dict[str, Any] = {}
         if settings.driver == "raw_exec":
             config["enabled"] = True
@@ -301,7 +303,7 @@ class AgentManager:
 
     def launch(
         self,
-        settings: agentlib.AgentSettings,
+        settings: configuration.AgentSettings,
         agent_ports: portlib.AgentPorts,
         owner: str,
         cluster: str,
@@ -322,7 +324,7 @@ class AgentManager:
         plugins = self.plugins(settings, run_dir, uid, plugin_config)
         driver_config = plugins[self.plugin_block_name(settings.driver)]
         # Rendered before anything exists on disk, so a bad setting leaves nothing to clean up.
-        text = agentlib.render_config(
+        text = configuration.render_config(
             settings, agent_ports, run_dir, self.plugin_dir, plugins, str(self.run_nomad_version())
         )
         config_path = run_dir / "agent.hcl"
@@ -363,7 +365,7 @@ class AgentManager:
         logger.debug(f"Configuration of Nomad agent '{agent.name}' ({config_path}):\n{text}")
         self.start_process(agent)
         try:
-            agentlib.wait_until_listening(agent, deadline)
+            readiness.wait_until_listening(agent, deadline)
         except portlib.PortConflictError:
             self.discard(agent)
             raise
@@ -392,12 +394,12 @@ class AgentManager:
         def on_retry(lost: portlib.AgentPorts, conflict: Exception) -> None:
             logger.info(f"Ports {tuple(lost)} were taken before Nomad could bind them; retrying with new ones.")
 
-        return agentlib.with_port_retry(launch, pick, on_retry=on_retry)
+        return readiness.with_port_retry(launch, pick, on_retry=on_retry)
 
     def wait_ready(
         self, api: Agent, watched: list[Agent], since: dict[str, float], deadline: Deadline, require_driver: bool = True
     ) -> None:
-        agentlib.wait_until_ready(
+        readiness.wait_until_ready(
             api, watched, since, api.driver, deadline, require_driver=require_driver, on_stuck_registration=self.kick
         )
         for agent in watched:
@@ -413,7 +415,7 @@ class AgentManager:
         )
         self.stop_process(agent, grace=10)
         self.start_process(agent)
-        agentlib.wait_until_listening(agent, Deadline(30))
+        readiness.wait_until_listening(agent, Deadline(30))
 
     def kill(self, agent: Agent) -> None:
         self.require_local(agent, "kill")
@@ -488,7 +490,7 @@ class AgentManager:
             live_nodes = set(nodes.node_ids(server.client, live_clients).values()) if live_clients else set()
             registered = server.client.get("/v1/jobs", namespace="*") or []
             keys = [(job["Namespace"], job["ID"]) for job in registered]
-            pending = jobs.stop_jobs(server.client, keys, True, Deadline(timeout), live_nodes)
+            pending = removal.stop_jobs(server.client, keys, True, Deadline(timeout), live_nodes)
         except (requests.RequestException, NomadAPIError) as error:
             logger.warn(f"Could not purge the jobs of Nomad agent '{server.name}' before stopping it: {error}")
             return

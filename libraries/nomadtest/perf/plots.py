@@ -10,8 +10,8 @@ import base64
 from collections.abc import Sequence
 from pathlib import Path
 
-from .metrics import Metric, summarise
-from .usage import MIB, Series
+from nomadtest.perf.figures import Metric, summarise
+from nomadtest.perf.usage import MIB, Series
 
 PANEL_HEIGHT = 2.3
 WIDTH = 9.0

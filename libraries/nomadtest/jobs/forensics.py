@@ -10,9 +10,9 @@ import html
 
 import requests
 
-from . import jobs
-from .client import NomadAPIError, NomadClient, api_path
-from .logs import STREAMS, safe_tail
+from nomadtest.api.client import NomadAPIError, NomadClient, api_path
+from nomadtest.jobs import lookup, specs
+from nomadtest.jobs.logs import STREAMS, safe_tail
 
 # Allocations of one job shown in full; older ones (replaced by rescheduling) are only counted.
 MAX_ALLOCATIONS = 5
@@ -20,7 +20,7 @@ MAX_ALLOCATIONS = 5
 
 def format_event(event: dict) -> str:
     """``02:11:28.650 Terminated: Exit Code: 3`` with what the message leaves out."""
-    message = jobs.event_message(event)
+    message = lookup.event_message(event)
     details = event.get("Details") or {}
     extra = []
     if event.get("Type") == "Terminated":
@@ -33,13 +33,13 @@ def format_event(event: dict) -> str:
             extra.append("OOM killed")
     if details.get("fails_task") == "true":
         extra.append("fails task")
-    time = jobs.event_time(event).strftime("%H:%M:%S.%f")[:-3]
+    time = lookup.event_time(event).strftime("%H:%M:%S.%f")[:-3]
     suffix = f" ({', '.join(extra)})" if extra else ""
     return f"{time} {event.get('Type', '?')}: {message}{suffix}".rstrip()
 
 
 def describe_task(client: NomadClient | None, alloc: dict, task: str, lines: int = 20) -> str:
-    state = jobs.task_state(alloc, task)
+    state = lookup.task_state(alloc, task)
     if state is None:
         return f"Task '{task}': not received by the client yet"
     status = state.get("State", "?") + (", failed" if state.get("Failed") else "")
@@ -47,7 +47,7 @@ def describe_task(client: NomadClient | None, alloc: dict, task: str, lines: int
     events = state.get("Events") or []
     out.append("  Events:" if events else "  Events: none")
     out.extend(f"    {format_event(event)}" for event in events)
-    if client is not None and lines > 0 and jobs.has_started(state):
+    if client is not None and lines > 0 and lookup.has_started(state):
         for stream in STREAMS:
             tail = safe_tail(client, alloc["ID"], task, stream, lines)
             out.append(f"  {stream} (last {lines} lines):")
@@ -66,25 +66,27 @@ def describe_allocation(
         status += f", desired {alloc['DesiredStatus']}"
         if alloc.get("DesiredDescription"):
             status += f" ({alloc['DesiredDescription']})"
-    out = [f"Allocation {jobs.short(alloc['ID'])} ({alloc.get('Name', '?')}) on {alloc.get('NodeName', '?')}: {status}"]
-    out.extend(describe_task(client, alloc, task, lines) for task in tasks or jobs.task_names(alloc))
+    out = [
+        f"Allocation {lookup.short(alloc['ID'])} ({alloc.get('Name', '?')}) on {alloc.get('NodeName', '?')}: {status}"
+    ]
+    out.extend(describe_task(client, alloc, task, lines) for task in tasks or lookup.task_names(alloc))
     return "\n".join(out)
 
 
 def describe_job(client: NomadClient, job_id: str, lines: int = 50) -> str:
     """Everything worth knowing about a job after a failure; never raises."""
     try:
-        job = jobs.get_job(client, job_id)
+        job = lookup.get_job(client, job_id)
         stubs = client.get(api_path("job", job_id, "allocations")) or []
         evaluations = client.get(api_path("job", job_id, "evaluations")) or []
-    except (jobs.JobError, NomadAPIError, requests.RequestException) as error:
+    except (specs.JobError, NomadAPIError, requests.RequestException) as error:
         return f"Job '{job_id}': cannot be read: {error}"
     out = [f"Job '{job_id}': {job.get('Status', '?')}" + (" (stopped)" if job.get("Stop") else "")]
-    failures = jobs.placement_failures(evaluations)
+    failures = lookup.placement_failures(evaluations)
     if failures:
         out.append("Placement failures:")
         out.extend(f"  {failure}" for failure in failures)
-    stubs = jobs.sort_allocations(stubs)
+    stubs = lookup.sort_allocations(stubs)
     if not stubs:
         out.append("No allocations.")
     if len(stubs) > MAX_ALLOCATIONS:
@@ -93,7 +95,7 @@ def describe_job(client: NomadClient, job_id: str, lines: int = 50) -> str:
         try:
             alloc = client.get(api_path("allocation", stub["ID"]))
         except (NomadAPIError, requests.RequestException) as error:
-            out.append(f"Allocation {jobs.short(stub['ID'])}: cannot be read: {error}")
+            out.append(f"Allocation {lookup.short(stub['ID'])}: cannot be read: {error}")
             continue
         out.append(describe_allocation(client, alloc, lines=lines))
     return "\n".join(out)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import psutil
 
-from . import netns, processes
-from .registry import Agent
+from nomadtest.host import netns, processes
+from nomadtest.registry import Agent
 
 
 @dataclass

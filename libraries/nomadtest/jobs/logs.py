@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import requests
 
-from . import jobs
-from .client import NomadAPIError, NomadClient, api_path
-from .waiting import Deadline
+from nomadtest.api.client import NomadAPIError, NomadClient, api_path
+from nomadtest.jobs import lookup
+from nomadtest.waiting import Deadline
 
 STREAMS = ("stdout", "stderr")
 # Idle time after which a silent non-follow read is considered stuck; a followed stream has
@@ -209,15 +209,15 @@ def read_task_log(
 ) -> tuple[str, str]:
     """The task's complete log (allocation given or latest), and how to name it in messages."""
     check_stream(stream)
-    alloc = jobs.select_allocation(client, job_id, alloc_id)
-    name = jobs.resolve_task(alloc, task)
+    alloc = lookup.select_allocation(client, job_id, alloc_id)
+    name = lookup.resolve_task(alloc, task)
     try:
         text = read_log(client, alloc["ID"], name, stream)
     except NomadAPIError as error:
         raise AssertionError(
-            f"Cannot read {stream} of task '{name}' in allocation {jobs.short(alloc['ID'])}: {error.body}"
+            f"Cannot read {stream} of task '{name}' in allocation {lookup.short(alloc['ID'])}: {error.body}"
         ) from None
-    return text, f"{stream.capitalize()} of task '{name}' (allocation {jobs.short(alloc['ID'])})"
+    return text, f"{stream.capitalize()} of task '{name}' (allocation {lookup.short(alloc['ID'])})"
 
 
 def last_lines_note(text: str, lines: int = 20) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import jobs
-from .metrics import summarise
+from nomadtest.jobs import lookup
+from nomadtest.perf.figures import summarise
 
 # What jars/apps/start-probe prints first thing in main.
 START_PROBE_MARKER = "main-entered-epoch-us="
@@ -88,11 +88,11 @@ class StartupRun:
 
 def task_timeline(alloc: dict, task: str) -> tuple[float, float | None]:
     """The task's first Started and last Terminated times; fails when it never started."""
-    state = jobs.task_state(alloc, task)
+    state = lookup.task_state(alloc, task)
     started = event_time(state, "Started")
     if started is None:
         raise StartupError(
-            f"Task '{task}' of allocation {jobs.short(alloc['ID'])} has no Started event; its events: "
+            f"Task '{task}' of allocation {lookup.short(alloc['ID'])} has no Started event; its events: "
             + ", ".join(event.get("Type", "?") for event in (state or {}).get("Events") or [])
         )
     return started, event_time(state, "Terminated", last=True)

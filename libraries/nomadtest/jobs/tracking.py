@@ -8,11 +8,12 @@ from datetime import timedelta
 import requests
 from robot.api import logger
 
-from . import failures, forensics, jobs
-from .client import NomadAPIError
-from .listener import OwnershipListener, current_owner, owned_by
-from .registry import REGISTRY, Agent
-from .waiting import Deadline
+from nomadtest import failures
+from nomadtest.api.client import NomadAPIError
+from nomadtest.jobs import forensics, registration, removal
+from nomadtest.listener import OwnershipListener, current_owner, owned_by
+from nomadtest.registry import REGISTRY, Agent
+from nomadtest.waiting import Deadline
 
 # How long a test's or suite's leftover jobs get to stop when it ends.
 CLEANUP_TIMEOUT = timedelta(seconds=30)
@@ -66,9 +67,9 @@ class JobTracker:
             if job.agent not in REGISTRY.agents() or not job.agent.is_running:
                 continue  # the agent is gone and its jobs with it
             try:
-                pending = jobs.stop_jobs(
+                pending = removal.stop_jobs(
                     job.agent.client,
-                    [(jobs.namespace_of(job.agent.client), job.job_id)],
+                    [(registration.namespace_of(job.agent.client), job.job_id)],
                     True,
                     Deadline(CLEANUP_TIMEOUT),
                 )

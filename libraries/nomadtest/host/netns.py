@@ -31,7 +31,7 @@ from pathlib import Path
 
 import psutil
 
-from . import processes
+from nomadtest.host import processes
 
 PREFIX = "ne2e"
 DEFAULT_SUBNET = "198.18.0.0/24"

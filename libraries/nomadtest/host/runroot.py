@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from . import leaks, processes
+from nomadtest.host import leaks, processes
 
 ENVIRONMENT_VARIABLE = "NOMAD_E2E_RUN_ROOT"
 DEFAULT_RUN_ROOT = Path("/tmp/nomad-e2e")

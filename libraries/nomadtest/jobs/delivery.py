@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .artifacts import ArtifactServers, Served
+from nomadtest.jobs.artifacts import ArtifactServers, Served
 
 SERVER_NAME = "jar-delivery"
 

@@ -9,8 +9,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from .nodes import parse_time
-from .waiting import Deadline, Done, Outcome, Pending, poll
+from nomadtest.agents.nodes import parse_time
+from nomadtest.waiting import Deadline, Done, Outcome, Pending, poll
 
 RESTART_MARKER = "==> NomadServer: starting agent again"
 _LOG_TIME = re.compile(r"^\s*(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)")

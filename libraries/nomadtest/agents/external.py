@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 
 import requests
 
-from . import jobs, nodes, processes
-from .client import TLS, NomadAPIError, NomadClient, api_path
-from .waiting import Deadline, Done, Outcome, Pending, poll
+from nomadtest.agents import nodes
+from nomadtest.api.client import TLS, NomadAPIError, NomadClient, api_path
+from nomadtest.host import processes
+from nomadtest.jobs import removal
+from nomadtest.waiting import Deadline, Done, Outcome, Pending, poll
 
 ADDRESS_VARIABLE = "NOMAD_ADDR"
 # Namespace meta keys: who owns the namespace, so a sweep deletes only what dead runs of this host left.
@@ -125,7 +127,7 @@ def delete_namespace(access: ClusterAccess, name: str, deadline: Deadline) -> li
     try:
         registered = client.get("/v1/jobs") or []
         keys = [(job["Namespace"], job["ID"]) for job in registered]
-        pending = jobs.stop_jobs(client, keys, True, deadline)
+        pending = removal.stop_jobs(client, keys, True, deadline)
         client.delete(api_path("namespace", name))
     except (NomadAPIError, requests.RequestException) as error:
         return [str(explain(error, access, f"delete the test namespace '{name}'"))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from .client import NomadClient, api_path
+from nomadtest.api.client import NomadClient, api_path
 
 EPOCH = "1970-01-01T00:00:00Z"
 

@@ -13,12 +13,13 @@ from pathlib import Path
 import psutil
 import requests
 
-from . import agentlog, jobs, nodes
-from .client import NomadAPIError, api_path
-from .logs import Match
-from .registry import Agent, Disruption
-from .waiting import Deadline, Done, Impossible, Outcome, Pending, poll
-from .waits import watch
+from nomadtest.agents import agentlog, nodes
+from nomadtest.api.client import NomadAPIError, api_path
+from nomadtest.jobs import lookup
+from nomadtest.jobs.logs import Match
+from nomadtest.jobs.waits import watch
+from nomadtest.registry import Agent, Disruption
+from nomadtest.waiting import Deadline, Done, Impossible, Outcome, Pending, poll
 
 # Task events that show a task was not recovered as it ran: it failed to restore, was restarted or ended.
 NOT_RECOVERED_EVENTS = frozenset(
@@ -210,7 +211,7 @@ def wait_for_driver_event(agent: Agent, text: str, since: float, deadline: Deadl
 
 
 def events_since(state: dict, since: float) -> str:
-    events = [event for event in jobs.task_events(state) if event["time"].timestamp() >= since]
+    events = [event for event in lookup.task_events(state) if event["time"].timestamp() >= since]
     if not events:
         return "No task events since then."
     return "Task events since then:\n" + "\n".join(
@@ -239,7 +240,7 @@ def wait_for_recovery_line(
         failed = [logged for logged in about if any(text in logged for text in NOT_RECOVERED_LOG)]
         events = [
             event
-            for event in jobs.task_events(state)
+            for event in lookup.task_events(state)
             if event["time"].timestamp() >= since and event["type"] in NOT_RECOVERED_EVENTS
         ]
         if events or failed or state.get("State") == "dead":
@@ -251,7 +252,7 @@ def wait_for_recovery_line(
     outcome = watch(
         agent.client,
         api_path("allocation", alloc_id),
-        lambda alloc: judge(jobs.task_state(alloc, task) or {}),
+        lambda alloc: judge(lookup.task_state(alloc, task) or {}),
         deadline,
         # A short blocking query: returns at once when the allocation changes, else paces the log checks.
         longest=ALLOC_BLOCK_SECONDS,
@@ -281,7 +282,7 @@ def alloc_log_lines(agent: Agent, offset: int, alloc_id: str, lines: int = 15) -
     ]
     if not found:
         return f"The agent log has no line about allocation {alloc_id} since then."
-    return f"Agent log lines about allocation {jobs.short(alloc_id)} since then (last {lines}):\n" + "\n".join(
+    return f"Agent log lines about allocation {lookup.short(alloc_id)} since then (last {lines}):\n" + "\n".join(
         found[-lines:]
     )
 

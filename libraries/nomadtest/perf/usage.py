@@ -21,10 +21,10 @@ from typing import Any
 
 import requests
 
-from . import jobs
-from .client import NomadAPIError, NomadClient, api_path
-from .metrics import percentile
-from .waiting import Deadline, Done, Impossible, Outcome, Pending, poll
+from nomadtest.api.client import NomadAPIError, NomadClient, api_path
+from nomadtest.jobs import lookup
+from nomadtest.perf.figures import percentile
+from nomadtest.waiting import Deadline, Done, Impossible, Outcome, Pending, poll
 
 MIB = 2**20
 # How often the first reading is asked for while the client has none yet.
@@ -215,7 +215,7 @@ def wait_for_first_reading(
     reason = outcome.reason if isinstance(outcome, Impossible) else f"none within {deadline}; {outcome.status}"
     hint = f"\n{TELEMETRY_HINT}." if telemetry() is False else ""
     raise UsageError(
-        f"Nomad has no resource usage of task '{task}' in allocation {jobs.short(alloc_id)}: {reason}.{hint}"
+        f"Nomad has no resource usage of task '{task}' in allocation {lookup.short(alloc_id)}: {reason}.{hint}"
     )
 
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from .waiting import Deadline, Done, Outcome, Pending, poll
+from nomadtest.waiting import Deadline, Done, Outcome, Pending, poll
 
 LOCK_NAME = "nomad-e2e-performance"
 LOCK_FILE_NAME = "performance.lock"

@@ -1,0 +1,1 @@
+"""Nomad agents: settings, starting, readiness, clusters, external clusters, agent logs, nodes, crashes."""

@@ -1,0 +1,1 @@
+"""Nomad's HTTP API: the one client every library uses."""

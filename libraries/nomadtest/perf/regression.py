@@ -1,0 +1,131 @@
+"""Baselines and regression checks: this run's medians against the committed ones."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nomadtest.perf.figures import DEFAULT_TOLERANCE, Metric, MetricError, figure, parse_tolerance, percent, summarise
+from nomadtest.perf.runfacts import iso_time
+from nomadtest.perf.store import FORMAT, read_json
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A metric's median against its baseline's."""
+
+    name: str
+    unit: str
+    current: float
+    baseline: float
+    tolerance: float
+    higher_is_better: bool
+
+    @property
+    def change(self) -> float:
+        """Relative change of the median; positive is larger."""
+        if self.baseline == 0:
+            return 0.0 if self.current == 0 else math.copysign(math.inf, self.current)
+        return (self.current - self.baseline) / abs(self.baseline)
+
+    @property
+    def regressed(self) -> bool:
+        worse = -self.change if self.higher_is_better else self.change
+        return worse > self.tolerance + 1e-12
+
+    @property
+    def ratio(self) -> float:
+        return self.current / self.baseline if self.baseline else math.inf
+
+    def describe(self) -> str:
+        verdict = "regressed" if self.regressed else "within tolerance"
+        direction = "higher" if self.higher_is_better else "lower"
+        return (
+            f"Metric '{self.name}' {verdict}: median {figure(self.current, self.unit)} now, baseline "
+            f"{figure(self.baseline, self.unit)} ({self.change:+.1%}; {direction} is better, "
+            f"tolerance {percent(self.tolerance)})"
+        )
+
+
+def load_baseline(path: Path) -> dict[str, Any]:
+    data = read_json(path, "Baseline")
+    if not isinstance(data.get("metrics"), dict):
+        raise MetricError(f"Baseline {path} has no 'metrics' object.")
+    return data
+
+
+def compare(metric: Metric, baseline: dict[str, Any], tolerance: float | None = None) -> Comparison:
+    """``metric``'s median against the baseline file's entry for it; ``tolerance`` overrides the file's."""
+    entry = baseline["metrics"].get(metric.name)
+    if entry is None:
+        known = ", ".join(sorted(baseline["metrics"])) or "none"
+        raise MetricError(f"The baseline has no metric '{metric.name}' (it has: {known}).")
+    unit = str(entry.get("unit", ""))
+    if unit != metric.unit:
+        raise MetricError(
+            f"Metric '{metric.name}' is in {metric.unit or 'no unit'} but its baseline in {unit or 'no unit'}."
+        )
+    given = entry.get("tolerance")
+    chosen = tolerance if tolerance is not None else parse_tolerance(DEFAULT_TOLERANCE if given is None else given)
+    return Comparison(
+        name=metric.name,
+        unit=metric.unit,
+        current=metric.median,
+        baseline=float(entry["median"]),
+        tolerance=chosen,
+        higher_is_better=bool(entry.get("higher_is_better", metric.higher_is_better)),
+    )
+
+
+def baseline_entry(metric: Metric, tolerance: float) -> dict[str, Any]:
+    stats = summarise(metric.samples)
+    return {
+        "median": stats["median"],
+        "p90": stats["p90"],
+        "count": stats["count"],
+        "unit": metric.unit,
+        "tolerance": tolerance,
+        "higher_is_better": metric.higher_is_better,
+    }
+
+
+def make_baseline(
+    metrics: Iterable[Metric],
+    tolerance: float,
+    run: dict[str, Any],
+    tolerances: dict[str, float] | None = None,
+    note: str = "",
+) -> dict[str, Any]:
+    """A baseline of the metrics' medians, with where and when they were measured."""
+    entries = {
+        metric.name: baseline_entry(metric, (tolerances or {}).get(metric.name, tolerance))
+        for metric in sorted(metrics, key=lambda item: item.name)
+    }
+    if not entries:
+        raise MetricError("A baseline needs at least one metric.")
+    facts = {key: run[key] for key in ("run", "started_at", "git_commit", "git_dirty", "driver", "host") if key in run}
+    return {"format": FORMAT, "created_at": iso_time(time.time()), "note": note, **facts, "metrics": entries}
+
+
+def merge_baseline(existing: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """``new`` over ``existing``: metrics not measured this time keep their older entries."""
+    if not existing:
+        return new
+    return {**new, "metrics": {**existing.get("metrics", {}), **new["metrics"]}}
+
+
+def check_all(
+    latest: dict[str, tuple[Metric, dict[str, Any]]], baseline: dict[str, Any]
+) -> tuple[list[Comparison], list[str]]:
+    """Every baseline metric's comparison with its latest record, and the baseline metrics never recorded."""
+    comparisons, missing = [], []
+    for name in sorted(baseline["metrics"]):
+        if name not in latest:
+            missing.append(name)
+            continue
+        comparisons.append(compare(latest[name][0], baseline))
+    return comparisons, missing
