@@ -7,9 +7,7 @@ from datetime import timedelta
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import profiles
-from nomadtest.agents import configuration
-from nomadtest.jobs import forensics, registration, removal, specs
+from nomadtest.jobs import registration, removal
 from nomadtest.library import LIFECYCLE, LibraryComponent
 from nomadtest.registry import REGISTRY
 from nomadtest.waiting import Deadline
@@ -60,21 +58,11 @@ class Submission(LibraryComponent):
         | ${job} = | `Submit Job` | ${CURDIR}/jobs/custom.hcl.j2 | image=x |
         | ${job} = | `Submit Job` | hcl=job {{ job_id \\| hcl }} { ... } | |
         """
+        library = self.library
         target = REGISTRY.find(agent)
-        client = target.client
-        if profiles.active().jar_delivery == "artifact":
-            variables = self.library.delivery.deliver(variables)
-        defaults = {"driver": target.driver, "nomad_version": str(target.nomad_version or configuration.PROVEN_VERSION)}
-        rendered = specs.render_job(template_or_file, variables, hcl_text=hcl, unique=unique, defaults=defaults)
-        logger.info(forensics.as_html(f"Job {rendered.job_id} from {rendered.source}", rendered.hcl), html=True)
-        job = registration.parse_job(client, rendered)
-        job_id = specs.check_job_id(job.get("ID", rendered.job_id))
-        answer = registration.register_job(client, job)
-        self.library.tracker.add(job_id, target)
-        if answer.get("Warnings"):
-            logger.warn(f"Nomad accepted job '{job_id}' with warnings: {answer['Warnings']}")
-        logger.info(f"Submitted job '{job_id}' (evaluation {answer.get('EvalID', '?')}).")
-        return job_id
+        return registration.submit_job(
+            target, library.delivery, library.tracker, template_or_file, hcl, unique, variables
+        )
 
     @keyword(tags=[LIFECYCLE])
     def stop_job(

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Any
 
-import requests
-from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest import failures
-from nomadtest.agents import configuration, readiness, sessions
+from nomadtest.agents import starting
 from nomadtest.agents.manager import AgentManager
-from nomadtest.api.client import NomadAPIError
-from nomadtest.host import ports as portlib
 from nomadtest.library import CRASH, LIFECYCLE, LibraryComponent
-from nomadtest.listener import current_owner, failing_test
-from nomadtest.registry import REGISTRY, Agent
+from nomadtest.registry import REGISTRY
 from nomadtest.waiting import Deadline
 
 
@@ -98,76 +91,21 @@ class Lifecycle(LibraryComponent):
         | `Start Nomad Server` | config=${{ {'client': {'gc_max_allocs': 10}} }} | | |
         | `Start Nomad Server` | plugin_config=${{ {'java_runtimes': ['/nowhere']} }} | wait_for_driver=${False} | |
         """
-        if not (server or client):
-            raise ValueError("An agent must run a server, a client or both.")
-        deadline = Deadline(timeout)
-        manager = self.manager
-        manager.prepare()
-        name = name or manager.new_name("nomad")
-        manager.check_free_name(name)
-        if manager.external is not None:
-            local_only = {
-                "server": not server,
-                "client": not client,
-                "servers": servers,
-                "plugin_config": plugin_config,
-                "extra_hcl": extra_hcl,
-                "config": config,
-                "ports": ports,
-                "wait_for_driver": not wait_for_driver,
-                **overrides,
-            }
-            given = sorted(argument for argument, value in local_only.items() if value)
-            if given:
-                raise ValueError(
-                    f"Cannot apply {', '.join(given)} to the external cluster at {manager.external.address} "
-                    "(NOMAD_ADDR): they configure an agent this run starts. Tag the test needs:local-agents."
-                )
-            agent = manager.attach(name, current_owner(), token, namespace, deadline)
-            sessions.open_for(agent)
-            return agent.name
-        if token is not None or namespace is not None:
-            raise ValueError("token and namespace apply to an external cluster: set NOMAD_ADDR to attach to one.")
-        joined = [REGISTRY.find(entry) for entry in servers or [] if ":" not in entry]
-        addresses = [entry for entry in servers or [] if ":" in entry]
-        settings = configuration.AgentSettings(name=name, server=server, client=client, driver=manager.driver)
-        if server:
-            settings.server_join = [f"127.0.0.1:{agent.serf_port}" for agent in joined] + addresses
-            # Joining an existing cluster: do not bootstrap a second one.
-            settings.bootstrap_expect = 0 if settings.server_join else 1
-        else:
-            settings.client_servers = [f"127.0.0.1:{agent.rpc_port}" for agent in joined] + addresses
-        settings.extra_hcl = extra_hcl
-        settings.apply_overrides({**(config or {}), **overrides})
-        cluster = joined[0].cluster if joined else name
-        started = time.time()
-        first = manager.preferred_ports(ports) if ports else None
-        agent = manager.start_with_retry(
-            lambda picked: manager.launch(settings, picked, current_owner(), cluster, plugin_config, deadline), first
+        request = starting.StartRequest(
+            name,
+            server,
+            client,
+            servers,
+            plugin_config,
+            extra_hcl,
+            config,
+            ports,
+            wait_for_driver,
+            token,
+            namespace,
+            overrides,
         )
-        since = {agent.name: started} if client else {}
-        self.wait_ready_or_remove(agent, since, deadline, wait_for_driver)
-        if agent.is_server and agent.is_client:
-            try:
-                readiness.persist_raft_snapshot(agent.client)
-            except (requests.RequestException, NomadAPIError) as error:
-                logger.warn(f"No raft snapshot of '{agent.name}': a restart of it may take 15-30 s more. {error}")
-        sessions.open_for(agent)
-        logger.info(f"Nomad agent '{agent.name}' is ready after {time.time() - started:.1f} s.")
-        return agent.name
-
-    def wait_ready_or_remove(
-        self, agent: Agent, since: dict[str, float], deadline: Deadline, require_driver: bool = True
-    ) -> None:
-        """Wait until the agent is ready; one that never gets there is removed, its log kept for the error."""
-        try:
-            self.manager.wait_ready(agent, [agent], since, deadline, require_driver)
-        except (readiness.AgentNotReadyError, readiness.AgentExitedError) as error:
-            copy = self.manager.discard(agent)
-            message = str(error)
-            if copy is not None:
-                message = message.replace(str(agent.log_path), str(copy))
-            raise readiness.AgentNotReadyError(message) from None
+        return starting.start_agent(self.manager, request, Deadline(timeout)).name
 
     @keyword(tags=[LIFECYCLE])
     def stop_nomad_server(
@@ -194,7 +132,7 @@ class Lifecycle(LibraryComponent):
         | `Stop Nomad Server` | | |
         | `Stop Nomad Server` | server-2 | grace=2s |
         """
-        self._stop([REGISTRY.find(agent)], grace, timeout)
+        starting.stop_agents(self.manager, [REGISTRY.find(agent)], Deadline(grace), Deadline(timeout))
 
     @keyword(tags=[LIFECYCLE])
     def stop_all_nomad_servers(
@@ -205,16 +143,7 @@ class Lifecycle(LibraryComponent):
         Example:
         | [Teardown] | `Stop All Nomad Servers` |
         """
-        self._stop(REGISTRY.agents(), grace, timeout)
-
-    def _stop(self, agents: list[Agent], grace: timedelta, timeout: timedelta) -> None:
-        failed = failing_test()
-        if failed:
-            # A failed test's teardown is about to remove the evidence: take it now.
-            failures.capture_failed_test(failed)
-        problems = self.manager.stop(agents, Deadline(grace).seconds, Deadline(timeout).seconds)
-        if problems:
-            raise AssertionError("Stopping left things behind:\n" + "\n".join(problems))
+        starting.stop_agents(self.manager, REGISTRY.agents(), Deadline(grace), Deadline(timeout))
 
     @keyword(tags=[LIFECYCLE])
     def restart_nomad_agent(
@@ -236,12 +165,7 @@ class Lifecycle(LibraryComponent):
         | `Restart Nomad Agent` | | |
         | `Restart Nomad Agent` | client-1 | timeout=90s |
         """
-        target = REGISTRY.find(agent)
-        deadline = Deadline(timeout)
-        if target.is_running:
-            target.record_disruption("agent restart (SIGINT)", target.pid)
-            self.manager.stop_process(target, Deadline(grace).seconds)
-        self._start_again(target, deadline)
+        starting.restart_agent(self.manager, REGISTRY.find(agent), Deadline(grace), Deadline(timeout))
 
     @keyword(tags=[LIFECYCLE, CRASH])
     def restart_nomad_client(self, agent: str | None = None, timeout: timedelta = timedelta(seconds=60)) -> None:
@@ -262,13 +186,7 @@ class Lifecycle(LibraryComponent):
         | `Restart Nomad Client` | | |
         | `Restart Nomad Client` | client-1 | timeout=90s |
         """
-        target = REGISTRY.find(agent)
-        deadline = Deadline(timeout)
-        if not target.is_client:
-            raise AssertionError(f"Nomad agent '{target.name}' runs no client: use 'Restart Nomad Agent'.")
-        if target.is_running:
-            self.manager.kill(target)
-        self._start_again(target, deadline)
+        starting.restart_client(self.manager, REGISTRY.find(agent), Deadline(timeout))
 
     @keyword(tags=[CRASH])
     def kill_nomad_agent(self, agent: str | None = None) -> None:
@@ -284,20 +202,4 @@ class Lifecycle(LibraryComponent):
         | `Kill Nomad Agent` | client-1 |
         | `Restart Nomad Agent` | client-1 |
         """
-        target = REGISTRY.find(agent)
-        if not target.is_running:
-            raise AssertionError(f"Nomad agent '{target.name}' is not running.")
-        self.manager.kill(target)
-
-    def _start_again(self, target: Agent, deadline: Deadline) -> None:
-        busy = portlib.busy_ports([target.http_port, target.rpc_port, target.serf_port])
-        if busy:
-            raise AssertionError(f"Cannot restart '{target.name}': its ports {busy} are taken by another process.")
-        started = self.manager.start_process(target)
-        if target.last_disruption is not None and target.last_disruption.restarted_at is None:
-            target.last_disruption.restarted_at = started
-        readiness.wait_until_listening(target, deadline)
-        api = target if target.is_server else self.manager.cluster_server(target) or target
-        since = {target.name: started} if target.is_client else {}
-        self.manager.wait_ready(api, [target], since, deadline)
-        logger.info(f"Nomad agent '{target.name}' is ready again after {time.time() - started:.2f} s.")
+        starting.kill_agent(self.manager, REGISTRY.find(agent))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nomadtest import versions
 from nomadtest.host import ports as portlib
 from nomadtest.templating import render
 
@@ -19,10 +20,6 @@ DEFAULT_CLIENT_OPTIONS = {"fingerprint.denylist": f"{CLOUD_FINGERPRINTERS},consu
 
 # Settings the library derives itself; overriding them would break ports, cleanup or isolation.
 RESERVED_SETTINGS = {"name", "data_dir", "plugin_dir", "ports", "bind_addr", "advertise", "addresses", "host", "netns"}
-
-
-# The version templates assume when none is known: the one CI proves.
-PROVEN_VERSION = "1.6.3"
 
 
 @dataclass
@@ -91,7 +88,7 @@ def render_config(
     run_dir: Path,
     plugin_dir: Path,
     plugins: dict,
-    nomad_version: str = PROVEN_VERSION,
+    nomad_version: str = versions.PROVEN_VERSION,
 ) -> str:
     """The agent's configuration; ``nomad_version`` lets the template follow the binary's version."""
     return render(

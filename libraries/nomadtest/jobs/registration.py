@@ -1,9 +1,43 @@
-"""Handing a rendered job to Nomad: its own parser (``/v1/jobs/parse``), then registration."""
+"""Submitting jobs: rendering, JAR delivery, Nomad's own parser (``/v1/jobs/parse``), registration, tracking."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from robot.api import logger
+
+from nomadtest import profiles, versions
 from nomadtest.api.client import NomadAPIError, NomadClient
-from nomadtest.jobs.specs import JobError, RenderedJob, format_parse_error
+from nomadtest.jobs import forensics
+from nomadtest.jobs.delivery import JarDelivery
+from nomadtest.jobs.specs import JobError, RenderedJob, check_job_id, format_parse_error, render_job
+from nomadtest.jobs.tracking import JobTracker
+from nomadtest.registry import Agent
+
+
+def submit_job(
+    target: Agent,
+    delivery: JarDelivery,
+    tracker: JobTracker,
+    template_or_file: str | None,
+    hcl: str | None,
+    unique: bool,
+    variables: dict[str, Any],
+) -> str:
+    """Render, deliver the JARs the driver's profile wants as artifacts, parse, register and track a job."""
+    if profiles.active().jar_delivery == "artifact":
+        variables = delivery.deliver(variables)
+    defaults = {"driver": target.driver, "nomad_version": str(target.nomad_version or versions.PROVEN_VERSION)}
+    rendered = render_job(template_or_file, variables, hcl_text=hcl, unique=unique, defaults=defaults)
+    logger.info(forensics.as_html(f"Job {rendered.job_id} from {rendered.source}", rendered.hcl), html=True)
+    job = parse_job(target.client, rendered)
+    job_id = check_job_id(job.get("ID", rendered.job_id))
+    answer = register_job(target.client, job)
+    tracker.add(job_id, target)
+    if answer.get("Warnings"):
+        logger.warn(f"Nomad accepted job '{job_id}' with warnings: {answer['Warnings']}")
+    logger.info(f"Submitted job '{job_id}' (evaluation {answer.get('EvalID', '?')}).")
+    return job_id
 
 
 def parse_job(client: NomadClient, rendered: RenderedJob) -> dict:
