@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nomadtest import versions
-from nomadtest.agents.manager import read_agent_version
+from nomadtest.agents.launching import read_agent_version
 from nomadtest.api.client import NomadAPIError
 from nomadtest.jobs.specs import render_job
 from nomadtest.versions import NomadVersion, VersionError

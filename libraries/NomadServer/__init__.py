@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from nomadtest import __version__, failures, profiles
-from nomadtest.agents.manager import CRUNJAR, FORENSICS_CAPTURE, AgentManager, AgentPaths
+from nomadtest.agents.launching import CRUNJAR
+from nomadtest.agents.manager import FORENSICS_CAPTURE, AgentManager, AgentPaths
 from nomadtest.host import runroot
 from nomadtest.library import NomadLibrary
 from nomadtest.listener import OwnershipListener

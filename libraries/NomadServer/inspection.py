@@ -8,7 +8,7 @@ from robot.api.deco import keyword
 
 from nomadtest import versions
 from nomadtest.agents import nodes
-from nomadtest.agents.manager import read_agent_version
+from nomadtest.agents.launching import read_agent_version
 from nomadtest.host import processes
 from nomadtest.library import ASSERTION, QUERY, LibraryComponent
 from nomadtest.registry import REGISTRY
