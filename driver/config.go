@@ -26,9 +26,8 @@ var defaultAllowCaps = []string{
 var (
 	// configSpec is the agent's plugin "crunjar" { config { ... } } block.
 	configSpec = hclspec.NewObject(map[string]*hclspec.Spec{
-		// runtime is "crun", "runc" or a path; crun_path is its older name.
+		// runtime is "crun", "runc" or a path.
 		"runtime":              hclspec.NewAttr("runtime", "string", false),
-		"crun_path":            hclspec.NewAttr("crun_path", "string", false),
 		"java_runtimes":        hclspec.NewAttr("java_runtimes", "list(string)", false),
 		"default_java_version": hclspec.NewAttr("default_java_version", "number", false),
 		"state_dir": hclspec.NewDefault(
@@ -73,7 +72,6 @@ var (
 // PluginConfig is the decoded agent plugin configuration.
 type PluginConfig struct {
 	Runtime            string   `codec:"runtime"`
-	CrunPath           string   `codec:"crun_path"`
 	JavaRuntimes       []string `codec:"java_runtimes"`
 	DefaultJavaVersion int      `codec:"default_java_version"`
 	StateDir           string   `codec:"state_dir"`
@@ -109,16 +107,9 @@ type TaskConfig struct {
 // applied here as well as in the hclspec because in-process callers (tests,
 // the harness) hand over configs that never went through HCL.
 func (c *PluginConfig) normalize() error {
-	switch {
-	case c.Runtime == "":
-		c.Runtime = c.CrunPath
-	case c.CrunPath != "" && c.CrunPath != c.Runtime:
-		return fmt.Errorf("runtime %q and crun_path %q disagree: set only runtime", c.Runtime, c.CrunPath)
-	}
 	if c.Runtime == "" {
 		c.Runtime = defaultRuntime
 	}
-	c.CrunPath = ""
 	if c.StateDir == "" {
 		c.StateDir = defaultStateDir
 	}

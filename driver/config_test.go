@@ -48,7 +48,7 @@ func TestPluginConfig_Defaults(t *testing.T) {
 func TestPluginConfig_Custom(t *testing.T) {
 	var pc PluginConfig
 	hclutils.NewConfigParser(configSpec).ParseHCL(t, `config {
-  crun_path = "/usr/bin/crun"
+  runtime = "/usr/bin/crun"
   java_runtimes = ["/opt/jdk17", "/opt/jdk21"]
   default_java_version = 21
   state_dir = "/tmp/cj/"
@@ -75,15 +75,6 @@ func TestPluginConfig_Custom(t *testing.T) {
 	if pc.bundlesDir() != "/tmp/cj/bundles" {
 		t.Fatal(pc.bundlesDir())
 	}
-
-	// runtime is the current name of crun_path.
-	pc = PluginConfig{}
-	hclutils.NewConfigParser(configSpec).ParseHCL(t, `config {
-  runtime = "runc"
-}`, &pc)
-	if err := pc.normalize(); err != nil || pc.Runtime != "runc" {
-		t.Fatalf("runtime: %+v %v", pc, err)
-	}
 }
 
 func TestPluginConfig_Invalid(t *testing.T) {
@@ -96,7 +87,6 @@ func TestPluginConfig_Invalid(t *testing.T) {
 		{PluginConfig{CgroupParent: "/"}, "cgroup_parent"},
 		{PluginConfig{DefaultJavaVersion: -1}, "default_java_version"},
 		{PluginConfig{JavaRuntimes: []string{"jdk"}}, "java_runtimes"},
-		{PluginConfig{Runtime: "runc", CrunPath: "crun"}, `runtime "runc" and crun_path "crun" disagree`},
 	} {
 		if err := c.pc.normalize(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: want error with %q, got %v", c.pc, c.want, err)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "libraries"))
 
-from nomadtest.host import netns, processes, runroot
+from nomadtest.host import leftovers, netns, processes, runroot
 
 # Where rootful podman keeps container root filesystems and run state.
 PODMAN_STORAGE = (Path("/var/lib/containers/storage"), Path("/run/containers/storage"))
@@ -36,7 +36,7 @@ def main() -> int:
     parser.add_argument("--baseline", type=Path, help="what was there before the run")
     parser.add_argument("--save", action="store_true", help="write the baseline instead of checking")
     args = parser.parse_args()
-    found = runroot.leftovers(args.run_root, host_wide=True) + podman_leftovers() + network_leftovers()
+    found = leftovers.find(args.run_root, host_wide=True) + podman_leftovers() + network_leftovers()
     if args.save:
         args.baseline.parent.mkdir(parents=True, exist_ok=True)
         args.baseline.write_text(json.dumps(found, indent=1))

@@ -76,7 +76,7 @@ class NomadServer(NomadLibrary):
     driver's ``plugin`` stanza. For ``crunjar``:
 
     | = Option = | = Default = | = Meaning = |
-    | runtime | ``crun`` | the OCI runtime: ``crun``, ``runc`` or a path (``crun_path`` is its older name) |
+    | runtime | ``crun`` | the OCI runtime: ``crun``, ``runc`` or a path |
     | java_runtimes | every JDK in /usr/lib/jvm, /opt/java, $JAVA_HOME | JDK homes the driver offers |
     | default_java_version | newest found | the Java version of tasks that name none |
     | allow_caps | Docker's set without NET_RAW | capabilities a job may add with ``cap_add`` |

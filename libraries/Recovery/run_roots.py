@@ -13,7 +13,7 @@ from robot.libraries.BuiltIn import BuiltIn
 from robot.libraries.Process import Process as ProcessLibrary
 
 from nomadtest.agents import external
-from nomadtest.host import leaks, processes, runroot, sweep
+from nomadtest.host import leaks, leftovers, processes, runroot, sweep
 from nomadtest.host.ports import busy_ports
 from nomadtest.library import ASSERTION, LIFECYCLE, LibraryComponent
 from nomadtest.waiting import Deadline
@@ -93,7 +93,7 @@ class RunRoots(LibraryComponent):
         Example:
         | `Run Root Should Be Clean` | ${run_root} |
         """
-        left = runroot.leftovers(Path(run_root))
+        left = leftovers.find(Path(run_root))
         if left:
             raise AssertionError(f"{run_root} is not clean:\n" + "\n".join(left))
         _remove_if_empty(Path(run_root))

@@ -146,8 +146,8 @@ class AgentLauncher:
             host=settings.host,
             netns=settings.netns,
         )
-        runtime = driver_config.get("runtime") or driver_config.get("crun_path")
-        self._crun_paths[agent.name] = runtime if settings.driver == CRUNJAR else None
+        runtime = driver_config.get("runtime")
+        self._runtimes[agent.name] = runtime if settings.driver == CRUNJAR else None
         # Registered (and in the state file) before the run dir exists: whatever fails next, a stop or
         # the next run's sweep finds it.
         REGISTRY.add(agent)

@@ -61,7 +61,7 @@ class AgentManager(AgentLauncher, AgentStopper):
         self._run_version: versions.NomadVersion | None = None
         # Ports handed out recently stay excluded, so a just-stopped agent's ports are not reused at once.
         self._recent_ports: deque[int] = deque(maxlen=300)
-        self._crun_paths: dict[str, str | None] = {}
+        self._runtimes: dict[str, str | None] = {}
         self.log_copies: dict[str, Path] = {}
         # Test networks of clusters in network namespaces, by cluster name (see nomadtest.netns).
         self.networks: dict[str, netns.Network] = {}
@@ -271,7 +271,7 @@ class AgentManager(AgentLauncher, AgentStopper):
     def save_state(self) -> None:
         # An attachment leaves no record here: its namespace's meta is its record (external.sweep_namespaces).
         records = [
-            sweep.AgentRecord.of(agent, self._crun_paths.get(agent.name))
+            sweep.AgentRecord.of(agent, self._runtimes.get(agent.name))
             for agent in REGISTRY.agents()
             if agent.attached is None
         ]

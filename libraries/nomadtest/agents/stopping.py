@@ -98,7 +98,7 @@ class AgentStopper:
 
     def _remove(self, agent: Agent, grace: float) -> tuple[list[str], Path | None]:
         """Clean up after the agent and forget it; returns what was left and the kept copy of its log."""
-        record = sweep.AgentRecord.of(agent, self._crun_paths.pop(agent.name, None))
+        record = sweep.AgentRecord.of(agent, self._runtimes.pop(agent.name, None))
         copy = self.log_copy_path(agent)
         problems = sweep.cleanup(record, grace, keep_log=copy, warn=logger.warn)
         sweep.remove_if_empty(agent.run_dir.parent)

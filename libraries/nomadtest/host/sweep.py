@@ -33,11 +33,11 @@ class AgentRecord:
     create_time: float | None = None
     driver_state_dir: str | None = None
     cgroup_parent: str = ""
-    crun_path: str | None = None
+    runtime: str | None = None
     ports: list[int] = field(default_factory=list)
 
     @classmethod
-    def of(cls, agent: Agent, crun_path: str | None = None) -> AgentRecord:
+    def of(cls, agent: Agent, runtime: str | None = None) -> AgentRecord:
         pid = agent.pid if agent.process and agent.process.poll() is None else None
         return cls(
             name=agent.name,
@@ -46,7 +46,7 @@ class AgentRecord:
             create_time=processes.process_create_time(pid) if pid else None,
             driver_state_dir=str(agent.driver_state_dir) if agent.driver_state_dir else None,
             cgroup_parent=agent.cgroup_parent,
-            crun_path=crun_path,
+            runtime=runtime,
             ports=[agent.http_port, agent.rpc_port, agent.serf_port],
         )
 
@@ -77,7 +77,7 @@ def cleanup(
         problems += [f"process survived SIGKILL: {survivor}" for survivor in survivors]
         roots = []
     if state_dir:
-        left = processes.crun_cleanup(state_dir / "crun", record.crun_path)
+        left = processes.crun_cleanup(state_dir / "crun", record.runtime)
         problems += [f"crun container not deleted: {container}" for container in left]
     alloc_ids = _alloc_ids(run_dir)
     for place in places:
@@ -158,7 +158,7 @@ def sweep(run_root: Path, grace: float = 2.0) -> list[str]:
         try:
             content = json.loads(path.read_text())
             owner, created = int(content["pid"]), content.get("create_time")
-            records = [AgentRecord(**agent) for agent in content["agents"]]
+            records = [AgentRecord(**_renamed(agent)) for agent in content["agents"]]
             networks = [netns.Network.from_dict(network) for network in content.get("networks", [])]
         except (OSError, ValueError, KeyError, TypeError) as error:
             report.append(f"Ignored unreadable state file {path}: {error}")
@@ -184,3 +184,8 @@ def sweep(run_root: Path, grace: float = 2.0) -> list[str]:
 def remove_if_empty(directory: Path) -> None:
     with contextlib.suppress(OSError):
         directory.rmdir()
+
+
+def _renamed(agent: dict) -> dict:
+    """A record as written by any earlier version: 0.4 called the runtime ``crun_path``."""
+    return {("runtime" if key == "crun_path" else key): value for key, value in agent.items()}
