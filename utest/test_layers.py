@@ -7,6 +7,8 @@ The order is written down once, here, and drawn in docs/architecture.md. Imports
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,3 +93,24 @@ def test_a_violation_is_caught():
     assert layer_of("nomadtest.agents.manager") > layer_of("nomadtest.jobs.lookup")
     typed = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from nomadtest.perf import store\n")
     assert runtime_imports(typed) == ["typing"]
+
+
+def test_every_module_imports_first_without_a_cycle():
+    """Each module imported first, in a fresh interpreter, as a keyword library or script may do."""
+    names = [module_name(path) for path in MODULES]
+    script = (
+        "import importlib, sys\n"
+        "failed = []\n"
+        f"for name in {names!r}:\n"
+        "    for loaded in [m for m in sys.modules if m == 'nomadtest' or m.startswith('nomadtest.')]:\n"
+        "        del sys.modules[loaded]\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except ImportError as error:\n"
+        "        failed.append(f'{name}: {error}')\n"
+        "print('\\n'.join(failed))\n"
+    )
+    answer = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=PACKAGE.parent
+    )
+    assert answer.stdout.strip() == ""

@@ -8,6 +8,7 @@ Library             OperatingSystem
 Library             Process
 Library             ../../resources/PortBlocker.py
 Resource            ../../resources/common.resource
+Library             ../libraries/RunRoots.py
 
 Test Teardown       Stop Test Agents
 
@@ -88,4 +89,4 @@ Stopping An Agent Leaves No Process, Directory, Mount Or Port Behind
     Wait For Task State    ${job}    running
     ${info}=    Get Nomad Agent Info    ${agent}
     Stop Nomad Server    ${agent}
-    Agent Should Have Left Nothing Behind    ${info}
+    RunRoots.Agent Should Have Left Nothing Behind    ${info}

@@ -3,6 +3,7 @@ Documentation       Story: multi-node clusters. Stopping a cluster whose clients
 ...                 agents, tasks, containers, mounts, cgroups, run dirs, network namespaces, veths and bridge.
 
 Resource            ../../resources/cluster.resource
+Library             ../libraries/RunRoots.py
 
 Test Tags           area:cluster    story:multi-node    needs:local-agents
 
@@ -22,6 +23,6 @@ Stopping A Cluster Leaves No Namespace, Link, Process, Container, Mount, Cgroup 
     Stop Nomad Cluster    teardown
     Nomad Cluster Network Should Be Gone    ${network}
     FOR    ${info}    IN    @{agents}
-        Agent Should Have Left Nothing Behind    ${info}
+        RunRoots.Agent Should Have Left Nothing Behind    ${info}
     END
     [Teardown]    Stop All Nomad Servers

@@ -6,6 +6,7 @@ Documentation       Story: cleanup on an external cluster. A run killed with SIG
 Library             OperatingSystem
 Library             Process
 Resource            ../../resources/external.resource
+Library             ../libraries/RunRoots.py
 
 Suite Setup         Attach The Run To The Cluster
 
@@ -16,13 +17,13 @@ Test Tags           area:external    story:external-cluster    needs:external-cl
 Namespace Of A Killed Run Is Deleted By The Next Run
     [Documentation]    The fixture attaches, runs a job and is killed; the sweep deletes its namespace and job.
     Remove File    ${TEMPDIR}/killed-while-running.ready
-    ${process}    ${run_root}=    Start Fixture Suite    ${CURDIR}/../_fixtures/killed_while_running.robot
+    ${process}    ${run_root}=    RunRoots.Start Fixture Suite    ${CURDIR}/../_fixtures/killed_while_running.robot
     Wait Until Created    ${TEMPDIR}/killed-while-running.ready    timeout=120s
     ${pid}=    Get Process Id    ${process}
     ${namespace}=    Test Namespace Owned By    ${pid}
     Namespace Should Hold Jobs    ${namespace}    1
     Terminate Process    ${process}    kill=${True}
-    ${swept}=    Sweep Dead Runs    run_root=${run_root}
+    ${swept}=    RunRoots.Sweep Dead Runs    run_root=${run_root}
     Should Contain    ${swept}[0]    Namespace '${namespace}' of dead process ${pid}
     GET On Session    ${RUN AGENT}    /v1/namespace/${namespace}    expected_status=404
     [Teardown]    Stop Killed Run    ${process}    ${run_root}
@@ -36,4 +37,4 @@ Stop Killed Run
     ${output}=    Get File    ${run_root}.out
     Log    ${output}
     Remove File    ${run_root}.out
-    Sweep Dead Runs    run_root=${run_root}
+    RunRoots.Sweep Dead Runs    run_root=${run_root}

@@ -8,6 +8,7 @@ Library             Collections
 Library             OperatingSystem
 Library             Process
 Resource            ../../resources/common.resource
+Library             ../libraries/RunRoots.py
 
 Test Tags           story:interruption    area:agents
 
@@ -110,7 +111,7 @@ Start Interrupted Run
     [Arguments]    @{options}
     VAR    ${ready_dir}=    ${TEMPDIR}/e2e-interrupted-${{ uuid.uuid4().hex[:8] }}
     Create Directory    ${ready_dir}
-    ${process}    ${run_root}=    Start Fixture Suite    ${FIXTURE}    --test    ${FIRST_TEST}
+    ${process}    ${run_root}=    RunRoots.Start Fixture Suite    ${FIXTURE}    --test    ${FIRST_TEST}
     ...    --variable    READY_DIR:${ready_dir}    @{options}
     VAR    &{run}=    process=${process}    run_root=${run_root}    ready_dir=${ready_dir}    output=${run_root}.out
     RETURN    ${run}
@@ -187,14 +188,14 @@ What The Tests Held Should Be Gone
     [Arguments]    ${run}    @{states}
     FOR    ${state}    IN    @{states}
         Resources Should Not Have Leaked    ${state}[before]    collect_garbage=${False}
-        Agent Should Have Left Nothing Behind    ${state}[info]
+        RunRoots.Agent Should Have Left Nothing Behind    ${state}[info]
     END
-    Run Root Should Be Clean    ${run}[run_root]
+    RunRoots.Run Root Should Be Clean    ${run}[run_root]
 
 What The Tests Held Should Still Be Held
     [Documentation]    The fixture tests' agents and tasks still run: the interruption left them to a sweep.
     [Arguments]    ${run}    @{states}
-    Run Root Should Hold A Live Agent    ${run}[run_root]
+    RunRoots.Run Root Should Hold A Live Agent    ${run}[run_root]
     FOR    ${state}    IN    @{states}
         Run Keyword And Expect Error    Resources leaked*
         ...    Resources Should Not Have Leaked    ${state}[before]    timeout=1s    collect_garbage=${False}
@@ -204,14 +205,14 @@ Next Run Should Sweep Everything
     [Documentation]    Runs the next robot run in the same run root; its first agent start sweeps the dead
     ...    run, and nothing any of the ``states`` held is left.
     [Arguments]    ${run}    @{states}
-    Run Fixture Suite    ${NEXT_RUN}    run_root=${run}[run_root]
+    RunRoots.Run Fixture Suite    ${NEXT_RUN}    run_root=${run}[run_root]
     What The Tests Held Should Be Gone    ${run}    @{states}
 
 Sweep Until Clean
     [Documentation]    Sweeps the dead runs of ``run_root``; fails unless nothing of them is left.
     [Arguments]    ${run_root}
-    Sweep Dead Runs    ${run_root}
-    Run Root Should Be Clean    ${run_root}
+    RunRoots.Sweep Dead Runs    ${run_root}
+    RunRoots.Run Root Should Be Clean    ${run_root}
 
 Remove Interrupted Run
     [Documentation]    Makes sure the run is gone whatever the test saw, logs its console output and removes

@@ -6,6 +6,7 @@ Documentation       Story: runtime matrix, host file system layouts. The hello J
 ...                 with a space) are in java_versions.robot.
 
 Resource            runtimes.resource
+Library             ../libraries/RunRoots.py
 
 Suite Setup         Start Shared Nomad Agent
 Suite Teardown      Stop Jobs And Check For Leaks
@@ -20,9 +21,9 @@ Data Dir On A Tmpfs Runs Hello
     [Tags]    layout:tmpfs
     ${mount}=    Make Scratch Directory    layout-tmpfs-
     Run Checked    mount    -t    tmpfs    -o    size\=512m,mode\=755    crunjar-layout    ${mount}
-    Run Fixture Suite    ${CURDIR}/../_fixtures/hello_in_run_root.robot    --variable    VOLUME:crunjar-layout
+    RunRoots.Run Fixture Suite    ${CURDIR}/../_fixtures/hello_in_run_root.robot    --variable    VOLUME:crunjar-layout
     ...    run_root=${mount}/run
-    Run Root Should Be Clean    ${mount}/run
+    RunRoots.Run Root Should Be Clean    ${mount}/run
     [Teardown]    Unmount And Remove    ${mount}
 
 Data Dir Under A Symlinked Path Runs Hello
@@ -34,9 +35,9 @@ Data Dir Under A Symlinked Path Runs Hello
     ${dir}=    Make Scratch Directory    layout-link-
     Create Directory    ${dir}/real
     Evaluate    os.symlink($dir + "/real", $dir + "/link")    modules=os
-    Run Fixture Suite    ${CURDIR}/../_fixtures/hello_in_run_root.robot    --variable    LOGS_ON_DISK:True
+    RunRoots.Run Fixture Suite    ${CURDIR}/../_fixtures/hello_in_run_root.robot    --variable    LOGS_ON_DISK:True
     ...    run_root=${dir}/link/run
-    Run Root Should Be Clean    ${dir}/link/run
+    RunRoots.Run Root Should Be Clean    ${dir}/link/run
     [Teardown]    Remove Directory    ${dir}    recursive=${True}
 
 JAR From A Read-Only Bind Mount Runs

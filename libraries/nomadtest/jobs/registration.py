@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robot.api import logger
 
 from nomadtest import profiles, versions
 from nomadtest.api.client import NomadAPIError, NomadClient
 from nomadtest.jobs import forensics
-from nomadtest.jobs.delivery import JarDelivery
 from nomadtest.jobs.specs import JobError, RenderedJob, check_job_id, format_parse_error, render_job
-from nomadtest.jobs.tracking import JobTracker
 from nomadtest.registry import Agent
+
+if TYPE_CHECKING:
+    # Annotations only: the tracker stops jobs through this package, so importing it here would be a cycle.
+    from nomadtest.jobs.delivery import JarDelivery
+    from nomadtest.jobs.tracking import JobTracker
 
 
 def submit_job(
