@@ -6,8 +6,9 @@ from typing import Any
 import pytest
 
 from nomadtest.api.client import Blocking, NomadAPIError
+from nomadtest.api.watch import watch
 from nomadtest.host import runroot
-from nomadtest.jobs import waits
+from nomadtest.jobs import lookup, waits
 from nomadtest.waiting import Deadline
 
 JOB = "j"
@@ -136,7 +137,7 @@ def test_index_going_backwards_starts_over_from_zero():
             return Blocking(None, next(indexes))
 
     checks = iter([waits.Pending("a"), waits.Pending("b"), waits.Pending("c"), waits.Done("d")])
-    assert waits.watch(Client(), "/x", lambda data: next(checks), Deadline(5)).value == "d"
+    assert watch(Client(), "/x", lambda data: next(checks), Deadline(5)).value == "d"
     assert seen == [0, 5, 7, 0]
 
 
@@ -149,7 +150,7 @@ def test_blocking_wait_never_outlasts_the_deadline():
             time.sleep(0.02)
             return Blocking(None, 1)
 
-    outcome = waits.watch(Client(), "/x", lambda data: waits.Pending("x"), Deadline(0.05))
+    outcome = watch(Client(), "/x", lambda data: waits.Pending("x"), Deadline(0.05))
     assert outcome == waits.Pending("x")
     assert all(0 < wait <= 0.05 for wait in waited)
 
@@ -395,9 +396,9 @@ def recently(hours_ago: float) -> dict:
 )
 def test_reschedule_follows_the_groups_policy(policy, tracker, expected):
     failed = allocation(status="failed", reschedule=policy, RescheduleTracker=tracker)
-    assert waits.will_reschedule(failed) is expected
+    assert lookup.will_reschedule(failed) is expected
 
 
 def test_a_stopped_allocation_is_not_rescheduled():
     stopped = allocation(status="failed", reschedule={"Unlimited": True}, DesiredStatus="stop")
-    assert not waits.will_reschedule(stopped)
+    assert not lookup.will_reschedule(stopped)

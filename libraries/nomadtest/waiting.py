@@ -2,7 +2,7 @@
 
 A condition answers :class:`Done` (with a value), :class:`Pending` (with what it saw, for the
 timeout message) or :class:`Impossible` (the state awaited can no longer happen, which ends the
-wait at once). Waits on Nomad's API block on its queries (``waits.watch``); waits on what raises
+wait at once). Waits on Nomad's API block on its queries (``api.watch``); waits on what raises
 nothing to block on (process births and deaths, lines appended to a file, a port being freed)
 use :func:`poll`. Both return the last outcome, and the caller words the failure.
 """

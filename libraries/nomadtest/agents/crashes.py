@@ -15,9 +15,9 @@ import requests
 
 from nomadtest.agents import agentlog, nodes
 from nomadtest.api.client import NomadAPIError, api_path
+from nomadtest.api.watch import watch
 from nomadtest.jobs import lookup
 from nomadtest.jobs.logs import Match
-from nomadtest.jobs.waits import watch
 from nomadtest.registry import Agent, Disruption
 from nomadtest.waiting import Deadline, Done, Impossible, Outcome, Pending, poll
 

@@ -15,6 +15,7 @@ from robot.api import logger
 
 from nomadtest.agents import nodes
 from nomadtest.api.client import api_path
+from nomadtest.api.watch import watch
 from nomadtest.host import netns
 from nomadtest.jobs import lookup, waits
 from nomadtest.registry import REGISTRY, Agent, Disruption
@@ -117,7 +118,7 @@ def wait_for_status(manager: AgentManager, node: str, status: str, timeout: time
         current = (data or {}).get("Status")
         return Done() if current == status else Pending(f"status {current}")
 
-    outcome = waits.watch(server.client, api_path("node", node_id), check, deadline)
+    outcome = watch(server.client, api_path("node", node_id), check, deadline)
     if not isinstance(outcome, Done):
         raise AssertionError(
             f"Nomad node '{agent.name}' was not {status} within {deadline}; last seen: {outcome.status}."
@@ -154,7 +155,7 @@ def drain(manager: AgentManager, node: str, drain_deadline: timedelta | float, t
     def check(data: Any) -> Outcome:
         return drain_progress(data, server.client.get(api_path("node", node_id, "allocations")) or [])
 
-    outcome = waits.watch(server.client, api_path("node", node_id), check, wait, longest=LONGEST_DRAIN_QUERY)
+    outcome = watch(server.client, api_path("node", node_id), check, wait, longest=LONGEST_DRAIN_QUERY)
     if not isinstance(outcome, Done):
         raise AssertionError(f"Draining Nomad node '{agent.name}' did not finish within {wait}: {outcome.status}.")
     logger.info(f"Drained Nomad node '{agent.name}' in {time.monotonic() - began:.1f} s.")

@@ -11,8 +11,8 @@ import requests
 
 from nomadtest.agents import agentlog, nodes
 from nomadtest.api.client import NomadAPIError, NomadClient
+from nomadtest.api.watch import watch
 from nomadtest.host import ports as portlib
-from nomadtest.jobs import waits
 from nomadtest.registry import Agent
 from nomadtest.waiting import Deadline, Done, Impossible, Outcome, Pending, poll
 
@@ -204,7 +204,7 @@ def wait_until_ready(
             raise AgentNotReadyError(_not_ready_message(api, watched, views, driver, "", deadline))
         if not views:
             return
-        outcome = waits.watch(api.client, "/v1/nodes", judge, deadline, longest=2.0, unreachable=unreachable)
+        outcome = watch(api.client, "/v1/nodes", judge, deadline, longest=2.0, unreachable=unreachable)
         if isinstance(outcome, Done):
             return
         if outcome is _AGAIN and not deadline.expired:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from nomadtest.api.client import NomadAPIError, NomadClient, api_path
 from nomadtest.jobs.specs import JobError
@@ -184,3 +184,41 @@ def describe_metric(metric: dict) -> str:
 
 def _nodes(count: int) -> str:
     return f"{count} node" if count == 1 else f"{count} nodes"
+
+
+def latest_per_slot(allocations: list[dict]) -> list[dict]:
+    """The newest allocation of each ``job.group[index]`` name: the ones not replaced."""
+    latest: dict[str, dict] = {}
+    for alloc in allocations:
+        latest[alloc.get("Name", alloc["ID"])] = alloc
+    return list(latest.values())
+
+
+def will_reschedule(alloc: dict, job: dict | None = None) -> bool:
+    """Whether Nomad will replace this failed allocation, judged from its group's reschedule policy.
+
+    Mirrors the scheduler's rule closely enough for deciding to keep waiting: a replacement exists
+    or is scheduled, or the policy still allows an attempt within its interval.
+    """
+    if alloc.get("NextAllocation") or alloc.get("FollowupEvalID"):
+        return True
+    if alloc.get("DesiredStatus") != "run" or alloc.get("ClientStatus") not in ("failed", "lost"):
+        return False
+    job = alloc.get("Job") or job or {}
+    if job.get("Stop"):
+        return False
+    policy = next(
+        (group.get("ReschedulePolicy") for group in job.get("TaskGroups") or [] if group["Name"] == alloc["TaskGroup"]),
+        None,
+    )
+    if not policy:
+        return False
+    if policy.get("Unlimited"):
+        return True
+    window_start = datetime.now(UTC) - timedelta(microseconds=policy.get("Interval", 0) / 1000)
+    recent = [
+        event
+        for event in (alloc.get("RescheduleTracker") or {}).get("Events") or []
+        if datetime.fromtimestamp(event.get("RescheduleTime", 0) / 1e9, tz=UTC) > window_start
+    ]
+    return len(recent) < policy.get("Attempts", 0)

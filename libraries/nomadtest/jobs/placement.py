@@ -17,7 +17,8 @@ from typing import Any
 from robot.api import logger
 
 from nomadtest.api.client import NomadClient, api_path
-from nomadtest.jobs import lookup, waits
+from nomadtest.api.watch import watch
+from nomadtest.jobs import lookup
 from nomadtest.registry import REGISTRY
 from nomadtest.waiting import Deadline, Done, Impossible, Outcome, Pending
 
@@ -99,7 +100,7 @@ def unknown(alloc: dict) -> Outcome:
 
 def wait_until_unknown(client: NomadClient, job_id: str, alloc_id: str, timeout: timedelta | float) -> None:
     alloc_id = lookup.select_allocation(client, job_id, alloc_id)["ID"]
-    outcome = waits.watch(client, api_path("allocation", alloc_id), unknown, Deadline(timeout))
+    outcome = watch(client, api_path("allocation", alloc_id), unknown, Deadline(timeout))
     if not isinstance(outcome, Done):
         detail = outcome.reason if isinstance(outcome, Impossible) else f"last seen {outcome.status}"
         raise AssertionError(f"Allocation {lookup.short(alloc_id)} of job '{job_id}' did not become unknown: {detail}.")
@@ -124,7 +125,7 @@ def wait_for_replacement(client: NomadClient, job_id: str, alloc_id: str, timeou
     """The id of the allocation that replaced ``alloc_id`` on another node, once it runs."""
     original = lookup.select_allocation(client, job_id, alloc_id)
     deadline = Deadline(timeout)
-    outcome = waits.watch(
+    outcome = watch(
         client,
         api_path("job", job_id, "summary"),
         lambda _summary: replacement(original, lookup.job_allocations(client, job_id)),
@@ -168,7 +169,7 @@ def wait_until_reconciled(client: NomadClient, job_id: str, running: int, timeou
     deadline = Deadline(timeout)
     lookup.get_job(client, job_id)
     began = time.monotonic()
-    outcome = waits.watch(
+    outcome = watch(
         client,
         api_path("job", job_id, "summary"),
         lambda _summary: reconciled(lookup.job_allocations(client, job_id), running),
@@ -193,7 +194,7 @@ def registered(data: Any) -> Outcome:
 def wait_for_service(client: NomadClient, service: str, timeout: timedelta | float) -> list[dict]:
     """The registrations of a Nomad native service, once it has one."""
     deadline = Deadline(timeout)
-    outcome = waits.watch(client, api_path("service", service), registered, deadline)
+    outcome = watch(client, api_path("service", service), registered, deadline)
     if not isinstance(outcome, Done):
         raise AssertionError(f"Service '{service}' was not registered within {deadline}.")
     return outcome.value

@@ -11,19 +11,16 @@ placement failures wake the wait. Allocation and task waits watch ``/v1/allocati
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
-
-from nomadtest.api.client import NomadAPIError, NomadClient, api_path
+from nomadtest.api.client import NomadClient, api_path
+from nomadtest.api.watch import watch
 from nomadtest.host import runroot
 from nomadtest.jobs import lookup
 from nomadtest.jobs.forensics import describe_allocation, describe_job
-from nomadtest.waiting import MAX_BLOCK_SECONDS, Deadline, Done, Impossible, Outcome, Pending
+from nomadtest.waiting import Deadline, Done, Impossible, Outcome, Pending
 
 JOB_STATUSES = ("pending", "running", "dead")
 ALLOC_STATUSES = ("pending", "running", "complete", "failed", "lost")
@@ -31,7 +28,6 @@ TASK_STATES = ("pending", "running", "dead")
 # Log lines of each task quoted in failure messages.
 REPORT_LINES = 20
 # An agent that does not answer has nothing to block on: how long to wait before asking again.
-UNREACHABLE_PAUSE = 0.1
 
 
 class WaitError(AssertionError):
@@ -45,41 +41,6 @@ class Switch:
     """Follow the allocation that replaced the one watched."""
 
     alloc_id: str
-
-
-def watch(
-    client: NomadClient,
-    path: str,
-    check: Callable[[Any], Any],
-    deadline: Deadline,
-    longest: float = MAX_BLOCK_SECONDS,
-    unreachable: Callable[[Exception], Outcome] | None = None,
-) -> Any:
-    """Run ``check`` on each answer of a blocking query of ``path`` until it is not Pending.
-
-    Returns the last outcome: the decisive one, or the last Pending when the deadline passed.
-    ``longest`` bounds each query, for conditions that also look at something besides the API.
-    With ``unreachable``, an agent that does not answer (it is restarting) is not an error: its
-    outcome counts instead, and the query is tried again shortly.
-    """
-    index = 0
-    while True:
-        try:
-            reply = client.blocking_get(path, index=index, wait=deadline.block_for(longest))
-        except (requests.RequestException, NomadAPIError) as error:
-            if unreachable is None:
-                raise
-            outcome = unreachable(error)
-            if not isinstance(outcome, Pending) or deadline.expired:
-                return outcome
-            time.sleep(min(UNREACHABLE_PAUSE, deadline.remaining()))
-            index = 0
-            continue
-        # Nomad's index only grows; if it ever goes back (a restored snapshot), start over.
-        index = reply.index if reply.index >= index else 0
-        outcome = check(reply.data)
-        if not isinstance(outcome, Pending) or deadline.expired:
-            return outcome
 
 
 def check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
@@ -159,14 +120,6 @@ def wait_for_job_status(client: NomadClient, job_id: str, status: str, deadline:
     raise _job_failure(client, job_id, f"reach status '{status}'", outcome, deadline)
 
 
-def latest_per_slot(allocations: list[dict]) -> list[dict]:
-    """The newest allocation of each ``job.group[index]`` name: the ones not replaced."""
-    latest: dict[str, dict] = {}
-    for alloc in allocations:
-        latest[alloc.get("Name", alloc["ID"])] = alloc
-    return list(latest.values())
-
-
 def wait_for_job_success(client: NomadClient, job_id: str, deadline: Deadline) -> dict[str, int]:
     """Wait until the job is dead with every allocation complete and no task failed.
 
@@ -178,9 +131,9 @@ def wait_for_job_success(client: NomadClient, job_id: str, deadline: Deadline) -
         impossible = _unplaceable_or_stopped(client, job, allocations)
         if impossible:
             return impossible
-        current = latest_per_slot(allocations)
+        current = lookup.latest_per_slot(allocations)
         for alloc in current:
-            if alloc.get("ClientStatus") in ("failed", "lost") and not will_reschedule(alloc, job):
+            if alloc.get("ClientStatus") in ("failed", "lost") and not lookup.will_reschedule(alloc, job):
                 return Impossible(
                     f"allocation {lookup.short(alloc['ID'])} ({alloc.get('Name')}) {alloc['ClientStatus']}"
                 )
@@ -217,36 +170,6 @@ def _exit_codes(allocations: list[dict]) -> dict[str, int]:
             if code is not None:
                 codes[task + suffix] = code
     return codes
-
-
-def will_reschedule(alloc: dict, job: dict | None = None) -> bool:
-    """Whether Nomad will replace this failed allocation, judged from its group's reschedule policy.
-
-    Mirrors the scheduler's rule closely enough for deciding to keep waiting: a replacement exists
-    or is scheduled, or the policy still allows an attempt within its interval.
-    """
-    if alloc.get("NextAllocation") or alloc.get("FollowupEvalID"):
-        return True
-    if alloc.get("DesiredStatus") != "run" or alloc.get("ClientStatus") not in ("failed", "lost"):
-        return False
-    job = alloc.get("Job") or job or {}
-    if job.get("Stop"):
-        return False
-    policy = next(
-        (group.get("ReschedulePolicy") for group in job.get("TaskGroups") or [] if group["Name"] == alloc["TaskGroup"]),
-        None,
-    )
-    if not policy:
-        return False
-    if policy.get("Unlimited"):
-        return True
-    window_start = datetime.now(UTC) - timedelta(microseconds=policy.get("Interval", 0) / 1000)
-    recent = [
-        event
-        for event in (alloc.get("RescheduleTracker") or {}).get("Events") or []
-        if datetime.fromtimestamp(event.get("RescheduleTime", 0) / 1e9, tz=UTC) > window_start
-    ]
-    return len(recent) < policy.get("Attempts", 0)
 
 
 def wait_for_first_allocation(client: NomadClient, job_id: str, deadline: Deadline) -> str:
@@ -297,7 +220,7 @@ def watch_allocation(
         if isinstance(outcome, Impossible) and follow and lookup.is_terminal(alloc):
             if alloc.get("NextAllocation"):
                 return Switch(alloc["NextAllocation"])
-            if will_reschedule(alloc):
+            if lookup.will_reschedule(alloc):
                 return Pending(f"{outcome.reason}; waiting for Nomad to reschedule the allocation")
         return outcome
 
