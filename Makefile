@@ -183,8 +183,8 @@ bench-check: venv ## Fail when a median of the last `make bench` regressed beyon
 lint: venv ## robocop, ruff, gofmt, go vet, and no BUSL module in the Go build
 	$(VENV)/bin/robocop check suites resources
 	$(VENV)/bin/robocop format --check suites resources
-	$(VENV)/bin/ruff check libraries resources utest scripts bench
-	$(VENV)/bin/ruff format --check libraries resources utest scripts bench
+	$(VENV)/bin/ruff check libraries resources suites utest scripts bench
+	$(VENV)/bin/ruff format --check libraries resources suites utest scripts bench
 	@test -z "$$(gofmt -l driver)" || { gofmt -l driver; exit 1; }
 	cd driver && $(GO) vet ./...
 	$(PYTHON) scripts/check-licences.py --module driver

@@ -6,7 +6,7 @@ Documentation       Story: agent lifecycle. Real Nomad agents start from a rende
 Library             Collections
 Library             OperatingSystem
 Library             Process
-Library             ../../resources/PortBlocker.py
+Library             ../libraries/PortBlocker.py
 Resource            ../../resources/common.resource
 Library             ../libraries/RunRoots.py
 

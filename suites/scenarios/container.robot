@@ -6,6 +6,7 @@ Documentation       Story: container execution. The JVM of a task runs in a crun
 ...                 property of that report.
 
 Resource            ../../resources/scenarios.resource
+Resource            crunjar.resource
 
 Suite Setup         Run Isolation Probe
 Suite Teardown      Stop Jobs And Check For Leaks

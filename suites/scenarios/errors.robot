@@ -4,6 +4,7 @@ Documentation       Story: error handling. A JAR that cannot run, a Java version
 ...                 the driver's own clear message in the task's events, and leave nothing behind.
 
 Resource            ../../resources/scenarios.resource
+Resource            crunjar.resource
 
 Suite Setup         Start Shared Agent And Artifact Server
 Suite Teardown      Stop Jobs And Check For Leaks

@@ -1,4 +1,7 @@
-"""Holds loopback ports open, so suites can make a port race happen on purpose."""
+"""Holds loopback ports open, so suites can make a port race happen on purpose.
+
+A helper of this project's own suites, kept under suites/ so that the package does not ship it.
+"""
 
 import socket
 
