@@ -18,8 +18,8 @@ class LogVerifier(NomadLibrary):
 
     Every keyword takes the job id, then optionally ``stream`` (``stdout`` or ``stderr``, default
     ``stdout``), ``task`` (default: the only task of the job's group), ``alloc_id`` (default: the
-    job's most recently created allocation) and ``agent`` (default: the Nomad agent started most
-    recently), as the NomadJob library does.
+    job's most recently created allocation) and ``agent`` (default: the agent the job was submitted
+    to while it runs, else the one started most recently), as the NomadJob library does.
 
     = Complete logs =
 

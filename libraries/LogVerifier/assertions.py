@@ -33,7 +33,7 @@ class Assertions(LibraryComponent):
         | `Task Log Should Contain` | ${job} | Hello from crunjar! |
         | `Task Log Should Contain` | ${job} | stderr line 1 | stream=stderr |
         """
-        log, what = logs.read_task_log(REGISTRY.client(agent), job_id, stream, task, alloc_id)
+        log, what = logs.read_task_log(REGISTRY.for_job(job_id, agent).client, job_id, stream, task, alloc_id)
         if text not in log:
             close = logs.closest_line(log, text)
             seen = f"The closest line seen: {close}\n" if close else ""
@@ -54,7 +54,7 @@ class Assertions(LibraryComponent):
         Example:
         | `Task Log Should Contain Lines` | ${job} | Hello from crunjar! | args: a b |
         """
-        log, what = logs.read_task_log(REGISTRY.client(agent), job_id, stream, task, alloc_id)
+        log, what = logs.read_task_log(REGISTRY.for_job(job_id, agent).client, job_id, stream, task, alloc_id)
         seen = set(log.splitlines())
         missing = [line for line in lines if line not in seen]
         if missing:
@@ -79,7 +79,7 @@ class Assertions(LibraryComponent):
         Example:
         | `Task Log Should Not Contain` | ${job} | Exception | stream=stderr |
         """
-        log, what = logs.read_task_log(REGISTRY.client(agent), job_id, stream, task, alloc_id)
+        log, what = logs.read_task_log(REGISTRY.for_job(job_id, agent).client, job_id, stream, task, alloc_id)
         position = log.find(text)
         if position >= 0:
             number = log.count("\n", 0, position) + 1
@@ -105,7 +105,7 @@ class Assertions(LibraryComponent):
         Example:
         | ${version} = | `Task Log Should Match Regexp` | ${job} | java.version: \\\\d+ |
         """
-        log, what = logs.read_task_log(REGISTRY.client(agent), job_id, stream, task, alloc_id)
+        log, what = logs.read_task_log(REGISTRY.for_job(job_id, agent).client, job_id, stream, task, alloc_id)
         found = re.search(pattern, log, re.MULTILINE)
         if not found:
             raise AssertionError(f"{what} does not match regexp '{pattern}'.\n{logs.last_lines_note(log)}")
@@ -129,7 +129,7 @@ class Assertions(LibraryComponent):
         Example:
         | `Task Log Should Be Equal` | ${job} | Hello from crunjar!\\nargs: a b\\n |
         """
-        log, what = logs.read_task_log(REGISTRY.client(agent), job_id, stream, task, alloc_id)
+        log, what = logs.read_task_log(REGISTRY.for_job(job_id, agent).client, job_id, stream, task, alloc_id)
         if log == expected:
             return
         lines = diff.unified_diff(expected, log, "expected", what)
@@ -151,7 +151,7 @@ class Assertions(LibraryComponent):
         Example:
         | `Task Log Line Count Should Be` | ${job} | 3 | stream=stderr |
         """
-        log, what = logs.read_task_log(REGISTRY.client(agent), job_id, stream, task, alloc_id)
+        log, what = logs.read_task_log(REGISTRY.for_job(job_id, agent).client, job_id, stream, task, alloc_id)
         count = len(log.splitlines())
         if count != expected:
             raise AssertionError(f"{what} has {count} lines, expected {expected}.\n{logs.last_lines_note(log)}")
@@ -171,7 +171,7 @@ class Assertions(LibraryComponent):
         | `Wait For Task State` | ${job} | dead |
         | `Task Exit Code Should Be` | ${job} | 3 |
         """
-        client = REGISTRY.client(agent)
+        client = REGISTRY.for_job(job_id, agent).client
         alloc = lookup.select_allocation(client, job_id, alloc_id)
         name = lookup.resolve_task(alloc, task)
         code = lookup.exit_code(lookup.task_state(alloc, name))

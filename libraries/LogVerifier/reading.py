@@ -33,7 +33,7 @@ class Reading(LibraryComponent):
         | ${out} = | `Get Task Logs` | ${job} |
         | ${err} = | `Get Task Logs` | ${job} | stderr | task=app |
         """
-        text, what = logs.read_task_log(REGISTRY.client(agent), job_id, stream, task, alloc_id)
+        text, what = logs.read_task_log(REGISTRY.for_job(job_id, agent).client, job_id, stream, task, alloc_id)
         logger.info(f"{what}: {len(text.encode())} bytes, {len(text.splitlines())} lines.")
         return text
 
@@ -61,7 +61,7 @@ class Reading(LibraryComponent):
         | ${line} = | `Wait Until Task Log Contains` | ${job} | listening on port \\\\d+ | regexp=True |
         | `Wait Until Task Log Contains` | ${job} | WARN | stream=stderr | timeout=10s |
         """
-        client = REGISTRY.client(agent)
+        client = REGISTRY.for_job(job_id, agent).client
         logs.check_stream(stream)
         deadline = Deadline(timeout)
         matcher = logs.Matcher(text, regexp)

@@ -32,8 +32,10 @@ class NomadJob(NomadLibrary):
 
     = Agents =
 
-    Every keyword talks to the Nomad agent named by its ``agent`` argument, by default the one
-    started most recently with `Start Nomad Server` of the NomadServer library.
+    Every keyword talks to the Nomad agent named by its ``agent`` argument. Without one, a keyword
+    about a job talks to the agent the job was submitted to, while that agent runs; the others (and
+    those of a job whose agent stopped) to the one started most recently with `Start Nomad Server`
+    of the NomadServer library.
 
     = Job templates =
 

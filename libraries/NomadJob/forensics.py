@@ -27,7 +27,7 @@ class JobForensics(LibraryComponent):
         """
         tracker = self.library.tracker
         if job_ids:
-            tracker.log_forensics([SubmittedJob(job_id, REGISTRY.find(agent)) for job_id in job_ids], lines)
+            tracker.log_forensics([SubmittedJob(job_id, REGISTRY.for_job(job_id, agent)) for job_id in job_ids], lines)
             return
         owner = current_owner()
         failures.mark_captured(owner, FORENSICS_CAPTURE)

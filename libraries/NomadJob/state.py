@@ -13,7 +13,7 @@ from nomadtest.registry import REGISTRY
 
 def select_task(job_id: str, task: str | None, alloc_id: str | None, agent: str | None) -> tuple[dict, str]:
     """The allocation (given or latest) and the task's name in it."""
-    alloc = lookup.select_allocation(REGISTRY.client(agent), job_id, alloc_id)
+    alloc = lookup.select_allocation(REGISTRY.for_job(job_id, agent).client, job_id, alloc_id)
     return alloc, lookup.resolve_task(alloc, task)
 
 
@@ -27,7 +27,7 @@ class JobState(LibraryComponent):
         Example:
         | ${status} = | `Get Job Status` | ${job} |
         """
-        return lookup.get_job(REGISTRY.client(agent), job_id).get("Status", "")
+        return lookup.get_job(REGISTRY.for_job(job_id, agent).client, job_id).get("Status", "")
 
     @keyword(tags=[QUERY])
     def get_job_allocations(self, job_id: str, agent: str | None = None) -> list[dict]:
@@ -40,7 +40,7 @@ class JobState(LibraryComponent):
         | Length Should Be | ${allocs} | 1 |
         | Should Be Equal | ${allocs}[0][ClientStatus] | complete |
         """
-        return lookup.job_allocations(REGISTRY.client(agent), job_id)
+        return lookup.job_allocations(REGISTRY.for_job(job_id, agent).client, job_id)
 
     @keyword(tags=[QUERY])
     def get_allocation(self, job_id: str, alloc_id: str | None = None, agent: str | None = None) -> dict:
@@ -50,7 +50,7 @@ class JobState(LibraryComponent):
         | ${alloc} = | `Get Allocation` | ${job} |
         | Log | ${alloc}[NodeName] |
         """
-        return lookup.select_allocation(REGISTRY.client(agent), job_id, alloc_id)
+        return lookup.select_allocation(REGISTRY.for_job(job_id, agent).client, job_id, alloc_id)
 
     @keyword(tags=[QUERY])
     def get_evaluation_failures(self, job_id: str, agent: str | None = None) -> list[str]:
@@ -60,7 +60,7 @@ class JobState(LibraryComponent):
         | ${failures} = | `Get Evaluation Failures` | ${job} |
         | Should Contain | ${failures}[0] | missing drivers |
         """
-        client = REGISTRY.client(agent)
+        client = REGISTRY.for_job(job_id, agent).client
         lookup.get_job(client, job_id)
         return lookup.placement_failures(client.get(api_path("job", job_id, "evaluations")) or [])
 
@@ -115,7 +115,7 @@ class JobState(LibraryComponent):
         | `Restart Allocation` | ${job} |
         | `Wait For Allocation Restarts` | ${job} | 1 |
         """
-        client = REGISTRY.client(agent)
+        client = REGISTRY.for_job(job_id, agent).client
         alloc = lookup.select_allocation(client, job_id, alloc_id)
         body = {"AllTasks": all_tasks}
         if task:
@@ -139,7 +139,7 @@ class JobState(LibraryComponent):
         | `Wait Until Task Log Contains` | ${job} | Full thread dump |
         """
         alloc, name = select_task(job_id, task, alloc_id, agent)
-        REGISTRY.client(agent).put(
+        REGISTRY.for_job(job_id, agent).client.put(
             api_path("client", "allocation", alloc["ID"], "signal"), {"Signal": signal, "Task": name}
         )
         logger.info(f"Sent {signal} to task '{name}' of allocation {lookup.short(alloc['ID'])}.")

@@ -9,7 +9,7 @@ from robot.api.deco import keyword
 
 from nomadtest.jobs import registration, removal
 from nomadtest.library import LIFECYCLE, LibraryComponent
-from nomadtest.registry import REGISTRY
+from nomadtest.registry import REGISTRY, Agent
 from nomadtest.waiting import Deadline
 
 DEFAULT_TIMEOUT = timedelta(seconds=60)
@@ -77,7 +77,7 @@ class Submission(LibraryComponent):
         | `Stop Job` | ${job} |
         | `Stop Job` | ${job} | purge=False | timeout=2 min |
         """
-        self._stop([job_id], purge, timeout, agent)
+        self._stop([job_id], purge, timeout, REGISTRY.for_job(job_id, agent))
 
     @keyword(tags=[LIFECYCLE])
     def stop_all_jobs(
@@ -104,7 +104,7 @@ class Submission(LibraryComponent):
         return stopping
 
     @staticmethod
-    def _stop(job_ids: list[str], purge: bool, timeout: timedelta, agent: str | None) -> None:
+    def _stop(job_ids: list[str], purge: bool, timeout: timedelta, agent: str | Agent | None) -> None:
         deadline = Deadline(timeout)
         client = REGISTRY.client(agent)
         keys = [(registration.namespace_of(client), job_id) for job_id in job_ids]

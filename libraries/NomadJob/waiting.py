@@ -32,7 +32,7 @@ class Waiting(LibraryComponent):
         | `Wait For Job Status` | ${job} | running |
         | `Wait For Job Status` | ${job} | dead | timeout=2 min |
         """
-        waits.wait_for_job_status(REGISTRY.client(agent), job_id, status, Deadline(timeout))
+        waits.wait_for_job_status(REGISTRY.for_job(job_id, agent).client, job_id, status, Deadline(timeout))
 
     @keyword(tags=[WAIT])
     def wait_for_allocation_status(
@@ -53,7 +53,9 @@ class Waiting(LibraryComponent):
         | ${alloc} = | `Wait For Allocation Status` | ${job} | running |
         | `Wait For Allocation Status` | ${job} | failed | alloc_id=${alloc} | timeout=30s |
         """
-        alloc = waits.wait_for_allocation_status(REGISTRY.client(agent), job_id, status, Deadline(timeout), alloc_id)
+        alloc = waits.wait_for_allocation_status(
+            REGISTRY.for_job(job_id, agent).client, job_id, status, Deadline(timeout), alloc_id
+        )
         return alloc["ID"]
 
     @keyword(tags=[WAIT])
@@ -78,7 +80,13 @@ class Waiting(LibraryComponent):
         | ${alloc} = | `Wait For Task State` | ${job} | dead | failed=True | task=app |
         """
         alloc = waits.wait_for_task_state(
-            REGISTRY.client(agent), job_id, state, Deadline(timeout), task=task, alloc_id=alloc_id, failed=failed
+            REGISTRY.for_job(job_id, agent).client,
+            job_id,
+            state,
+            Deadline(timeout),
+            task=task,
+            alloc_id=alloc_id,
+            failed=failed,
         )
         return alloc["ID"]
 
@@ -95,7 +103,7 @@ class Waiting(LibraryComponent):
         | ${codes} = | `Wait For Job To Complete Successfully` | ${job} |
         | Should Be Equal As Integers | ${codes}[app] | 0 |
         """
-        codes = waits.wait_for_job_success(REGISTRY.client(agent), job_id, Deadline(timeout))
+        codes = waits.wait_for_job_success(REGISTRY.for_job(job_id, agent).client, job_id, Deadline(timeout))
         logger.info(f"Job '{job_id}' completed; exit codes: {codes}")
         return codes
 
@@ -117,4 +125,6 @@ class Waiting(LibraryComponent):
         | `Restart Allocation` | ${job} |
         | ${restarts} = | `Wait For Allocation Restarts` | ${job} | 1 |
         """
-        return waits.wait_for_restarts(REGISTRY.client(agent), job_id, count, Deadline(timeout), task, alloc_id)
+        return waits.wait_for_restarts(
+            REGISTRY.for_job(job_id, agent).client, job_id, count, Deadline(timeout), task, alloc_id
+        )

@@ -35,7 +35,7 @@ class TaskCrash(LibraryComponent):
         | ${pid} = | `Get Task Process Id` | ${job} |
         | ${pid} = | `Get Task Process Id` | ${job} | task=web |
         """
-        alloc = lookup.select_allocation(REGISTRY.client(agent), job_id, alloc_id)
+        alloc = lookup.select_allocation(REGISTRY.for_job(job_id, agent).client, job_id, alloc_id)
         name = lookup.resolve_task(alloc, task)
         found = crashes.task_jvms(alloc["ID"], name)
         if len(found) != 1:

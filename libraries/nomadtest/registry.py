@@ -133,6 +133,8 @@ class Registry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._agents: list[Agent] = []
+        # The agent each job was submitted to: job keywords talk to it unless told otherwise.
+        self._job_agents: dict[str, Agent] = {}
 
     def add(self, agent: Agent) -> None:
         with self._lock:
@@ -168,6 +170,19 @@ class Registry:
                 return agent
         names = ", ".join(agent.name for agent in agents)
         raise RuntimeError(f"No Nomad agent named '{name_or_agent}'; running: {names}.")
+
+    def note_job(self, job_id: str, agent: Agent) -> None:
+        with self._lock:
+            self._job_agents[job_id] = agent
+
+    def for_job(self, job_id: str, name_or_agent: str | Agent | None = None) -> Agent:
+        """The agent named; without a name, the one the job was submitted to while it runs, else the default."""
+        if name_or_agent in (None, ""):
+            with self._lock:
+                submitted_to = self._job_agents.get(job_id)
+            if submitted_to is not None and submitted_to in self.agents() and submitted_to.is_running:
+                return submitted_to
+        return self.find(name_or_agent)
 
     def client(self, name_or_agent: str | Agent | None = None) -> NomadClient:
         """The API client of the agent named, preferring a server for cluster-wide calls."""

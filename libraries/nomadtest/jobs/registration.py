@@ -10,7 +10,7 @@ from nomadtest import profiles, versions
 from nomadtest.api.client import NomadAPIError, NomadClient
 from nomadtest.jobs import forensics
 from nomadtest.jobs.specs import JobError, RenderedJob, check_job_id, format_parse_error, render_job
-from nomadtest.registry import Agent
+from nomadtest.registry import REGISTRY, Agent
 
 if TYPE_CHECKING:
     # Annotations only: the tracker stops jobs through this package, so importing it here would be a cycle.
@@ -37,6 +37,7 @@ def submit_job(
     job_id = check_job_id(job.get("ID", rendered.job_id))
     answer = register_job(target.client, job)
     tracker.add(job_id, target)
+    REGISTRY.note_job(job_id, target)
     if answer.get("Warnings"):
         logger.warn(f"Nomad accepted job '{job_id}' with warnings: {answer['Warnings']}")
     logger.info(f"Submitted job '{job_id}' (evaluation {answer.get('EvalID', '?')}).")
