@@ -79,7 +79,7 @@ JVM Comes From The Driver's Default JDK
     [Documentation]    The JVM is the default JDK the driver fingerprinted, bound into the container at
     ...    its host path.
     [Tags]    needs:crunjar-diagnostics
-    ${home}=    Get Default Java Home
+    ${home}=    crunjar.Get Default Java Home
     Should Be Equal    ${PROBE}[java-home]    ${home}
 
 

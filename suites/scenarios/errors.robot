@@ -86,8 +86,8 @@ Broken JDK Is Reported With Its Own Error
     [Documentation]    A JDK whose ``java`` fails is named with its error in the driver's health (the
     ...    working JDK keeps the driver healthy), and a task pinned to it fails with that error.
     [Tags]    needs:local-agents
-    ${fake}=    Create Fake JDK    Error: could not find libjvm.so
-    ${good}=    Get Default Java Home
+    ${fake}=    crunjar.Create Fake JDK    Error: could not find libjvm.so
+    ${good}=    crunjar.Get Default Java Home
     ${agent}=    Start Nomad Server    name=broken-jdk    plugin_config=${{ {"java_runtimes": [$fake, $good]} }}
     ${driver}=    Get Driver Info    agent=${agent}
     Should Contain    ${driver}[HealthDescription]
