@@ -20,10 +20,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from nomadtest.perf import figures, regression, store
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "libraries"))
 
+from nomadtest.perf import figures, regression, store
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_METRICS = ROOT / "results" / "bench" / store.METRICS_FILE_NAME

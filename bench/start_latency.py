@@ -36,13 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "libraries"))
 
 from NomadJob import NomadJob
 from NomadServer import NomadServer
-from Performance import run_record
 
 from nomadtest.agents import crashes
-from nomadtest.host import runroot
 from nomadtest.jobs import logs, lookup
 from nomadtest.jobs.delivery import JarDelivery
-from nomadtest.perf import figures, measurelock, startup, store
+from nomadtest.perf import figures, measurelock, runfacts, startup, store
 from nomadtest.registry import REGISTRY
 from nomadtest.waiting import Deadline, Done, Pending, poll
 
@@ -178,7 +176,9 @@ def table(samples: dict[str, list[tuple[float, float]]], runs: int) -> str:
 
 
 def record(path: Path, samples: dict[str, list[tuple[float, float]]]) -> None:
-    recorder = store.Recorder(lambda: path, lambda: {**run_record(), "driver": "bench: " + ", ".join(WAYS)})
+    recorder = store.Recorder(
+        lambda: path, lambda: {**runfacts.run_record(ROOT, under_pabot=False), "driver": "bench: " + ", ".join(WAYS)}
+    )
     for way, values in samples.items():
         recorder.record(f"start_latency_{way}", [value[0] for value in values], "s", owner="bench/start_latency.py")
     medians = {way: recorder.metrics[f"start_latency_{way}"].median for way in samples}
@@ -211,7 +211,7 @@ def main() -> int:
     if args.runs < 1:
         parser.error("--runs must be 1 or more")
 
-    lock = measurelock.HostLock(runroot.run_root() / measurelock.LOCK_FILE_NAME)
+    lock = measurelock.MeasurementLocks()
     lock.acquire(Deadline(args.lock_timeout), "bench/start_latency.py")
     nomad = NomadRuns()
     try:

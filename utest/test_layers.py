@@ -17,7 +17,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "libraries" / "nomadtest"
 KEYWORD_LIBRARIES = ("ArtifactServer", "LogVerifier", "NomadJob", "NomadServer", "Performance", "Recovery")
 # Lowest first. A top-level module is named as such; a sub-package holds all its modules.
 LAYERS = [
-    {"nomadtest", "nomadtest.waiting", "nomadtest.versions", "nomadtest.diff", "nomadtest.failures"},
+    {
+        "nomadtest",
+        "nomadtest.waiting",
+        "nomadtest.versions",
+        "nomadtest.diff",
+        "nomadtest.failures",
+        "nomadtest.robotvars",
+    },
     {"nomadtest.templating", "nomadtest.api"},
     {"nomadtest.registry", "nomadtest.listener", "nomadtest.library", "nomadtest.profiles"},
     {"nomadtest.host"},

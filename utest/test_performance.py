@@ -1,4 +1,4 @@
-"""The Performance library's pure logic: metric statistics, metrics.json, baselines, usage readings, locks."""
+"""The Performance library's logic: metric statistics, metrics.json, baselines, usage readings, locks."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 from pathlib import Path
 
 import pytest
-from Performance import top_output_dir
 
+from nomadtest import robotvars
 from nomadtest.perf import figures, measurelock, regression, runfacts, startup, store, usage
 from nomadtest.waiting import Deadline
 
@@ -207,10 +207,21 @@ def test_the_recorder_finds_what_another_process_of_the_run_recorded(tmp_path):
 
 
 def test_pabot_workers_write_into_the_runs_own_output_dir():
-    assert top_output_dir(Path("/r/results/pabot_results/3"), pabot=True) == Path("/r/results")
-    assert top_output_dir(Path("/r/results/pabot_results/args/3"), pabot=True) == Path("/r/results")
-    assert top_output_dir(Path("/r/results"), pabot=True) == Path("/r/results")
-    assert top_output_dir(Path("/r/pabot_results/3"), pabot=False) == Path("/r/pabot_results/3")
+    assert store.top_output_dir(Path("/r/results/pabot_results/3"), pabot=True) == Path("/r/results")
+    assert store.top_output_dir(Path("/r/results/pabot_results/args/3"), pabot=True) == Path("/r/results")
+    assert store.top_output_dir(Path("/r/results"), pabot=True) == Path("/r/results")
+    assert store.top_output_dir(Path("/r/pabot_results/3"), pabot=False) == Path("/r/pabot_results/3")
+
+
+def test_outside_robot_the_metrics_file_is_the_one_given_or_in_the_fallback_dir(tmp_path):
+    assert store.metrics_path(str(tmp_path / "mine.json"), tmp_path) == tmp_path / "mine.json"
+    assert store.metrics_path(None, tmp_path / "results") == tmp_path / "results" / "metrics.json"
+
+
+def test_outside_robot_no_variable_is_set_and_this_is_no_pabot_worker():
+    assert robotvars.robot_variable("${OUTPUT DIR}") is None
+    assert robotvars.robot_variable("${OUTPUT DIR}", "fallback") == "fallback"
+    assert not robotvars.under_pabot() and robotvars.pabotlib_uri() is None and robotvars.pabot_caller_id() is None
 
 
 def test_a_run_is_named_after_its_process_and_the_host_facts_are_plain_json():
@@ -511,3 +522,36 @@ def test_the_pabot_lock_waits_a_bounded_time_then_says_so():
         ("acquire_lock", [measurelock.LOCK_NAME, "me"]),
         ("release_lock", [measurelock.LOCK_NAME, "me"]),
     ]
+
+
+def test_outside_pabot_the_measurement_locks_are_the_host_lock_alone(tmp_path, monkeypatch):
+    monkeypatch.setattr(measurelock.runroot, "run_root", lambda: tmp_path)
+    locks = measurelock.MeasurementLocks()
+    assert not locks.held
+    held = locks.acquire(Deadline(1), "Suite A")
+    assert held == f"the measurement lock {tmp_path / measurelock.LOCK_FILE_NAME}"
+    assert locks.held and locks.pabot is None and "Suite A" in locks.host.holder()
+    locks.release()
+    assert not locks.held
+    locks.release()  # not held any more: nothing to do
+
+
+def test_under_pabot_pabots_lock_is_taken_first_and_let_go_when_the_host_lock_is_not_had(tmp_path, monkeypatch):
+    server = FakePabotServer()
+    monkeypatch.setattr(measurelock.runroot, "run_root", lambda: tmp_path)
+    monkeypatch.setattr(measurelock.robotvars, "pabotlib_uri", lambda: "127.0.0.1:8270")
+    monkeypatch.setattr(measurelock.robotvars, "pabot_caller_id", lambda: "worker-1")
+    real_pabot_lock = measurelock.PabotLock
+    monkeypatch.setattr(measurelock, "PabotLock", lambda uri, caller: real_pabot_lock(uri, caller, remote=server))
+    other = measurelock.HostLock(tmp_path / measurelock.LOCK_FILE_NAME)
+    other.acquire(Deadline(1), "another run")
+    locks = measurelock.MeasurementLocks()
+    with pytest.raises(measurelock.MeasurementLockError, match="another run"):
+        locks.acquire(Deadline(0.2), "Suite A")
+    assert not locks.held and server.holder is None
+    other.release()
+    held = locks.acquire(Deadline(1), "Suite A")
+    assert held.startswith(f"pabot's lock '{measurelock.LOCK_NAME}' and the measurement lock ")
+    assert server.holder == "worker-1"
+    locks.release()
+    assert server.holder is None and not locks.held

@@ -9,13 +9,11 @@ from typing import Any
 
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
-from nomadtest import __version__, profiles
+from nomadtest import __version__, robotvars
 from nomadtest.library import NomadLibrary
-from nomadtest.perf.measurelock import HostLock, PabotLock
-from nomadtest.perf.runfacts import git_facts, host_facts, iso_time, run_identity
-from nomadtest.perf.store import METRICS_FILE_NAME, Recorder
+from nomadtest.perf import runfacts, store
+from nomadtest.perf.measurelock import MeasurementLocks
 from nomadtest.perf.usage import Series
-from nomadtest.registry import REGISTRY
 
 from .footprint import Footprint
 from .locking import MeasurementLock
@@ -138,22 +136,20 @@ class Performance(NomadLibrary):
         self.baseline_path = Path(
             baseline or os.environ.get(BASELINE_ENVIRONMENT_VARIABLE) or REPO_ROOT / "bench" / "baseline.json"
         )
-        self.recorder = Recorder(self.metrics_path, run_record)
+        self.recorder = store.Recorder(self.metrics_path, self.run_record)
         self.series: list[Series] = []
         self.plugin_pids: dict[str, int] = {}
-        self.host_lock: HostLock | None = None
-        self.pabot_lock: PabotLock | None = None
+        self.measurement_lock = MeasurementLocks()
         self._jobs: Any = None
         self.ROBOT_LIBRARY_LISTENER = self
         super().__init__([Startup, ResourceUsage, Footprint, Metrics, Plots, MeasurementLock])
 
     def metrics_path(self) -> Path:
-        if self._metrics_file:
-            return Path(self._metrics_file)
-        output_dir = robot_variable("${OUTPUT DIR}")
-        if not output_dir:
-            return REPO_ROOT / "results" / METRICS_FILE_NAME
-        return top_output_dir(Path(output_dir), under_pabot()) / METRICS_FILE_NAME
+        return store.metrics_path(self._metrics_file, REPO_ROOT / "results")
+
+    @staticmethod
+    def run_record() -> dict[str, Any]:
+        return runfacts.run_record(REPO_ROOT, robotvars.under_pabot())
 
     def job_library(self) -> Any:
         """The NomadJob library of this run (it submits, tracks and stops jobs); a private one outside Robot."""
@@ -172,49 +168,5 @@ class Performance(NomadLibrary):
 
     def close(self) -> None:
         """At the end of the run: release the measurement locks still held."""
-        for lock in (self.host_lock, self.pabot_lock):
-            if lock is not None:
-                with contextlib.suppress(Exception):  # the pabot server may be gone already
-                    lock.release()
-
-
-def robot_variable(name: str) -> Any:
-    try:
-        return BuiltIn().get_variable_value(name)
-    except RobotNotRunningError:
-        return None
-
-
-def under_pabot() -> bool:
-    return robot_variable("${PABOTQUEUEINDEX}") is not None
-
-
-def top_output_dir(output_dir: Path, pabot: bool) -> Path:
-    """A pabot worker writes into ``<outputdir>/pabot_results/<n>``: the run's own output dir is above it."""
-    if pabot:
-        for candidate in (output_dir, *output_dir.parents):
-            if candidate.name == "pabot_results":
-                return candidate.parent
-    return output_dir
-
-
-def run_record() -> dict[str, Any]:
-    """What a run record of metrics.json says about the run besides its metrics."""
-    identity = run_identity(under_pabot())
-    record: dict[str, Any] = {"run": identity.run_id, "started_at": iso_time(identity.started_at)}
-    record.update(git_facts(REPO_ROOT))
-    record["driver"] = profiles.active().name
-    record["nomad_version"] = _nomad_version()
-    record["host"] = host_facts()
-    return record
-
-
-def _nomad_version() -> str | None:
-    for agent in REGISTRY.agents():
-        if agent.is_running:
-            try:
-                version = (agent.client.get("/v1/agent/self") or {}).get("config", {}).get("Version") or {}
-            except Exception:  # a fact for the record, not worth failing a test over
-                continue
-            return version.get("Version")
-    return None
+        with contextlib.suppress(Exception):  # the pabot server may be gone already
+            self.measurement_lock.release()

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 from robot.api import logger
 from robot.api.deco import keyword
-from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
-from nomadtest.host import runroot
 from nomadtest.library import LIFECYCLE, PERFORMANCE, LibraryComponent
 from nomadtest.listener import current_owner
-from nomadtest.perf.measurelock import LOCK_FILE_NAME, LOCK_NAME, HostLock, PabotLock
 from nomadtest.waiting import Deadline
 
 
@@ -37,23 +33,8 @@ class MeasurementLock(LibraryComponent):
         | Suite Setup | `Acquire Measurement Lock` |
         | Suite Teardown | `Release Measurement Lock` |
         """
-        deadline = Deadline(timeout)
-        library = self.library
-        uri, caller = _pabot_variables()
-        if uri and library.pabot_lock is None:
-            library.pabot_lock = PabotLock(uri, caller or str(os.getpid()))
-        if library.pabot_lock is not None:
-            library.pabot_lock.acquire(deadline)
-        if library.host_lock is None:
-            library.host_lock = HostLock(runroot.run_root() / LOCK_FILE_NAME)
-        try:
-            library.host_lock.acquire(deadline, current_owner())
-        except AssertionError:
-            if library.pabot_lock is not None:
-                library.pabot_lock.release()
-            raise
-        where = f"pabot's lock '{LOCK_NAME}' and " if library.pabot_lock is not None else ""
-        logger.info(f"Holding {where}the measurement lock {library.host_lock.path}.")
+        held = self.library.measurement_lock.acquire(Deadline(timeout), current_owner())
+        logger.info(f"Holding {held}.")
 
     @keyword(tags=[PERFORMANCE, LIFECYCLE])
     def release_measurement_lock(self) -> None:
@@ -62,20 +43,7 @@ class MeasurementLock(LibraryComponent):
         Example:
         | Suite Teardown | `Release Measurement Lock` |
         """
-        library = self.library
-        held = bool(library.host_lock and library.host_lock.held) or bool(
-            library.pabot_lock and library.pabot_lock.held
-        )
-        if library.host_lock is not None:
-            library.host_lock.release()
-        if library.pabot_lock is not None:
-            library.pabot_lock.release()
+        lock = self.library.measurement_lock
+        held = lock.held
+        lock.release()
         logger.info("Released the measurement lock." if held else "The measurement lock was not held.")
-
-
-def _pabot_variables() -> tuple[str | None, str | None]:
-    try:
-        builtin = BuiltIn()
-        return builtin.get_variable_value("${PABOTLIBURI}"), builtin.get_variable_value("${CALLER_ID}")
-    except RobotNotRunningError:
-        return None, None

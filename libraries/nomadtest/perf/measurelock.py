@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from nomadtest import robotvars
+from nomadtest.host import runroot
 from nomadtest.waiting import Deadline, Done, Outcome, Pending, poll
 
 LOCK_NAME = "nomad-e2e-performance"
@@ -107,7 +109,7 @@ class PabotLock:
             return
 
         def check() -> Outcome:
-            if self.remote.run_keyword("acquire_lock", [self.name, self.caller_id], {}):
+            if self._ask_pabotlib("acquire_lock"):
                 return Done()
             return Pending("held by another pabot process")
 
@@ -118,5 +120,49 @@ class PabotLock:
 
     def release(self) -> None:
         if self.held:
-            self.remote.run_keyword("release_lock", [self.name, self.caller_id], {})
+            self._ask_pabotlib("release_lock")
             self.held = False
+
+    def _ask_pabotlib(self, operation: str) -> Any:
+        """Run one of PabotLib's lock operations on its server (Robot's remote library protocol), for this lock."""
+        return self.remote.run_keyword(operation, [self.name, self.caller_id], {})
+
+
+class MeasurementLocks:
+    """What a measurement holds: pabot's lock when pabot started this process, and the host's lock in the run root."""
+
+    def __init__(self) -> None:
+        self.host: HostLock | None = None
+        self.pabot: PabotLock | None = None
+
+    @property
+    def held(self) -> bool:
+        return bool(self.host and self.host.held) or bool(self.pabot and self.pabot.held)
+
+    def acquire(self, deadline: Deadline, holder: str) -> str:
+        """Take the locks before ``deadline`` and say which are held; holding them already does nothing."""
+        uri = robotvars.pabotlib_uri()
+        if uri and self.pabot is None:
+            self.pabot = PabotLock(uri, robotvars.pabot_caller_id() or str(os.getpid()))
+        if self.pabot is not None:
+            self.pabot.acquire(deadline)
+        if self.host is None:
+            # The run root is known only once NomadServer is imported, maybe after this library.
+            self.host = HostLock(runroot.run_root() / LOCK_FILE_NAME)
+        try:
+            self.host.acquire(deadline, holder)
+        except AssertionError:
+            if self.pabot is not None:
+                self.pabot.release()
+            raise
+        pabot = f"pabot's lock '{self.pabot.name}' and " if self.pabot is not None else ""
+        return f"{pabot}the measurement lock {self.host.path}"
+
+    def release(self) -> None:
+        """Release whichever of the two is held; pabot's even when releasing the host's failed."""
+        try:
+            if self.host is not None:
+                self.host.release()
+        finally:
+            if self.pabot is not None:
+                self.pabot.release()

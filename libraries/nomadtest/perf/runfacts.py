@@ -14,6 +14,9 @@ from typing import Any
 
 import psutil
 
+from nomadtest import profiles
+from nomadtest.registry import REGISTRY
+
 
 def iso_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -49,6 +52,28 @@ def _pabot_ancestor() -> int | None:
                 return parent.pid
     except psutil.Error:
         pass
+    return None
+
+
+def run_record(checkout: Path, under_pabot: bool) -> dict[str, Any]:
+    """What a run record of metrics.json says about the run besides its metrics; ``checkout`` is the one measured."""
+    identity = run_identity(under_pabot)
+    record: dict[str, Any] = {"run": identity.run_id, "started_at": iso_time(identity.started_at)}
+    record.update(git_facts(checkout))
+    record["driver"] = profiles.active().name
+    record["nomad_version"] = _running_nomad_version()
+    record["host"] = host_facts()
+    return record
+
+
+def _running_nomad_version() -> str | None:
+    for agent in REGISTRY.agents():
+        if agent.is_running:
+            try:
+                version = (agent.client.get("/v1/agent/self") or {}).get("config", {}).get("Version") or {}
+            except Exception:  # a fact for the record, not worth failing a test over
+                continue
+            return version.get("Version")
     return None
 
 

@@ -11,12 +11,32 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from nomadtest import robotvars
 from nomadtest.perf.figures import Metric, MetricError, as_samples, check_name
 
 FORMAT = 1
 
 
 METRICS_FILE_NAME = "metrics.json"
+
+
+def metrics_path(given: str | None, outside_robot: Path) -> Path:
+    """``given``, else metrics.json in the run's output dir (a pabot worker's: pabot's), else in ``outside_robot``."""
+    if given:
+        return Path(given)
+    output_dir = robotvars.robot_variable("${OUTPUT DIR}")
+    if not output_dir:
+        return outside_robot / METRICS_FILE_NAME
+    return top_output_dir(Path(output_dir), robotvars.under_pabot()) / METRICS_FILE_NAME
+
+
+def top_output_dir(output_dir: Path, pabot: bool) -> Path:
+    """A pabot worker writes into ``<outputdir>/pabot_results/<n>``: the run's own output dir is above it."""
+    if pabot:
+        for candidate in (output_dir, *output_dir.parents):
+            if candidate.name == "pabot_results":
+                return candidate.parent
+    return output_dir
 
 
 @contextlib.contextmanager
