@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "libraries"))
 from NomadJob import NomadJob
 from NomadServer import NomadServer
 
-from nomadtest.agents import crashes
-from nomadtest.jobs import logs, lookup
+from nomadtest.agents import crashes, nodes, starting
+from nomadtest.jobs import logs, lookup, waits
 from nomadtest.jobs.delivery import JarDelivery
 from nomadtest.perf import figures, measurelock, runfacts, startup, store
 from nomadtest.registry import REGISTRY
@@ -50,6 +50,12 @@ JAVA_MAJOR = 17
 JAVA_HOME = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 # How long the removal of one finished allocation may take.
 COLLECT_TIMEOUT = 120
+# Start Nomad Server's and Stop All Nomad Servers' defaults.
+AGENT_START_TIMEOUT = 60
+AGENT_STOP_GRACE = 10
+AGENT_STOP_TIMEOUT = 30
+# How long one run's job may take to complete.
+RUN_TIMEOUT = 120
 RAW_EXEC_HCL = 'plugin "raw_exec" {\n  config {\n    enabled = true\n  }\n}\n'
 # name in the metrics, label in the table
 WAYS = {
@@ -84,13 +90,18 @@ class NomadRuns:
         self.delivery = JarDelivery()
 
     def start(self) -> None:
-        self.server.run_keyword("start_nomad_server", [], {"extra_hcl": RAW_EXEC_HCL})
+        request = starting.StartRequest(extra_hcl=RAW_EXEC_HCL)
+        agent = starting.start_agent(self.server.manager, request, Deadline(AGENT_START_TIMEOUT))
+        node = nodes.get_node(agent.client, agent.node)
         for driver in ("raw_exec", "java"):
-            self.server.run_keyword("driver_should_be_healthy", [driver], {})
+            info = nodes.driver_info(node, driver) or {}
+            if not (info.get("Detected") and info.get("Healthy")):
+                raise RuntimeError(f"Nomad agent '{agent.name}': {nodes.describe_driver(node, driver)}")
 
     def stop(self) -> None:
         try:
-            self.server.run_keyword("stop_all_nomad_servers", [], {})
+            grace, timeout = Deadline(AGENT_STOP_GRACE), Deadline(AGENT_STOP_TIMEOUT)
+            starting.stop_agents(self.server.manager, REGISTRY.agents(), grace, timeout)
         finally:
             self.delivery.close()
 
@@ -118,25 +129,29 @@ class NomadRuns:
         """Seconds from Task Setup, and from submission, to main."""
         if way == "crunjar":
             variables = {"jar_path": str(PROBE), "config": {"java_version": JAVA_MAJOR}, "driver": "crunjar"}
-            job_id = self.jobs.run_keyword("submit_job", ["java-batch"], variables)
+            job = self.job("java-batch", variables)
         elif way == "java_driver":
-            variables = self.delivery.deliver({"jar_path": str(PROBE), "driver": "java"})
-            job_id = self.jobs.run_keyword("submit_job", ["java-batch"], variables)
+            job = self.job("java-batch", self.delivery.deliver({"jar_path": str(PROBE), "driver": "java"}))
         else:
             variables = {"command": str(JAVA_HOME / "bin" / "java"), "args": ["-jar", str(PROBE)], "memory": 256}
-            job_id = self.jobs.run_keyword("submit_job", ["raw-exec"], variables)
-        self.jobs.run_keyword("wait_for_job_to_complete_successfully", [job_id], {"timeout": 120})
-        client = REGISTRY.client()
+            job = self.job("raw-exec", variables)
+        job_id = job.submit()
+        client = REGISTRY.for_job(job_id).client
+        waits.wait_for_job_success(client, job_id, Deadline(RUN_TIMEOUT))
         alloc = lookup.select_allocation(client, job_id)
         task = lookup.resolve_task(alloc, None)
         setup = startup.event_time(lookup.task_state(alloc, task), "Task Setup")
         submitted = startup.submit_time(lookup.get_job(client, job_id))
         main = entered_at(logs.read_log(client, alloc["ID"], task, "stdout"))
-        self.jobs.run_keyword("stop_job", [job_id], {})
+        job.stop(job_id)
         self.collect(alloc["ID"])
         if setup is None:
             raise RuntimeError(f"Job {job_id} has no Task Setup event.")
         return main - setup, main - submitted
+
+    def job(self, template: str, variables: dict) -> startup.TimedJob:
+        """A job submitted and tracked through the NomadJob library's JAR delivery and tracker."""
+        return startup.TimedJob(self.jobs.delivery, self.jobs.tracker, template, variables)
 
 
 def interleaved(runs: int, warmup: int, measure: dict[str, Callable[[], tuple[float, float]]]) -> dict:

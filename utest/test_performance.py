@@ -1,15 +1,16 @@
-"""The Performance library's logic: metric statistics, metrics.json, baselines, usage readings, locks."""
+"""The Performance library's logic: metric statistics, metrics.json, baselines, usage readings, timed runs, locks."""
 
 from __future__ import annotations
 
 import json
 import math
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from nomadtest import robotvars
-from nomadtest.perf import figures, measurelock, regression, runfacts, startup, store, usage
+from nomadtest.perf import figures, measurelock, regression, runfacts, startup, store, taskusage, usage
 from nomadtest.waiting import Deadline
 
 RUN = {"run": "host-1-100", "started_at": "2025-01-01T00:00:00Z", "git_commit": "abc", "host": {"cpus": 2}}
@@ -409,6 +410,35 @@ def test_a_sampling_interval_must_be_positive():
         usage.sample_series(series(), FakeStatsClient([]), 3.0, 0.0, dict)
 
 
+ALLOCATION = {
+    "ID": "0123456789abcdef",
+    "JobID": "job",
+    "TaskGroup": "app",
+    "AllocatedResources": {"Tasks": {"app": {"Memory": {"MemoryMB": 64}, "Cpu": {"CpuShares": 500}}}},
+}
+
+
+def test_a_series_given_is_judged_against_the_tasks_own_limits(monkeypatch):
+    monkeypatch.setattr(taskusage.REGISTRY, "client", lambda agent: "client")
+    monkeypatch.setattr(taskusage.lookup, "select_allocation", lambda client, job_id, alloc_id: ALLOCATION)
+    monkeypatch.setattr(taskusage.lookup, "resolve_task", lambda alloc, task: "app")
+    sampled = series()
+    for second, mib in enumerate((10, 30, 20)):
+        sampled.add(reading(float(second), mib, 100 * (second + 1)))
+    window = taskusage.TaskWindow("job", None, None, None, timedelta(seconds=10), timedelta(seconds=1), sampled.samples)
+    kept: list[usage.Series] = []
+    assert taskusage.memory_should_stay_below(window, None, "usage", kept) == 30 * 2**20
+    with pytest.raises(usage.UsageError, match=r"Memory usage of task 'app' \(allocation 01234567\) reached 30.0 MiB"):
+        taskusage.memory_should_stay_below(window, "25 MiB", "usage", kept)
+    assert taskusage.cpu_should_stay_below(window, None, "max", kept) == 300
+    with pytest.raises(usage.UsageError, match="under a tenth of its limit of 5000 MHz"):
+        taskusage.should_be_held_to_cpu_limit(window, "5000 MHz", "25%", kept)
+    assert kept == []  # only what is sampled is kept for the plots
+    empty = taskusage.TaskWindow("job", None, None, None, timedelta(seconds=10), timedelta(seconds=1), [])
+    with pytest.raises(AssertionError, match="The series given has no samples"):
+        taskusage.cpu_should_stay_below(empty, None, "mean", kept)
+
+
 # -- start times ------------------------------------------------------------------------------------------------
 
 
@@ -447,6 +477,45 @@ def test_a_run_measures_from_nomads_submit_time():
     assert "main after 0.600 s" in run.describe() and "noticed completion 0.200 s" in run.describe()
     with pytest.raises(startup.StartupError, match="no SubmitTime"):
         startup.submit_time({"ID": "job-1"})
+
+
+class RecordingSubmit:
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def __call__(self, target, delivery, tracker, template_or_file, hcl, unique, variables) -> str:
+        self.calls.append((target, delivery, tracker, template_or_file, hcl, unique, variables))
+        return "job-1"
+
+
+def test_a_timed_job_is_submitted_as_submit_job_binds_its_arguments(monkeypatch):
+    submit = RecordingSubmit()
+    monkeypatch.setattr(startup.registration, "submit_job", submit)
+    monkeypatch.setattr(startup.REGISTRY, "find", lambda agent: f"agent {agent}")
+    given = {"jar_path": "/a.jar", "unique": False, "job_id": "fixed"}
+    job = startup.TimedJob("delivery", "tracker", "java-batch", given, "edge")
+    assert job.submit() == "job-1"
+    expected = (
+        "agent edge",
+        "delivery",
+        "tracker",
+        "java-batch",
+        None,
+        False,
+        {"jar_path": "/a.jar", "job_id": "fixed"},
+    )
+    assert submit.calls == [expected]
+    assert given["unique"] is False  # the caller's variables are left as they were
+
+
+def test_timed_runs_need_at_least_one_run_before_anything_else():
+    def no_job_library():
+        raise AssertionError("not asked for")
+
+    with pytest.raises(ValueError, match="runs must be 1 or more, not 0"):
+        startup.measure_startups(no_job_library, "java-batch", {}, None, 0, "", timedelta(seconds=1))
+    with pytest.raises(ValueError, match="count must be 1 or more, not 0"):
+        startup.measure_concurrent_runs(no_job_library, "java-batch", {}, None, 0, timedelta(seconds=1))
 
 
 # -- plots --------------------------------------------------------------------------------------------------------

@@ -152,7 +152,7 @@ class Performance(NomadLibrary):
         return runfacts.run_record(REPO_ROOT, robotvars.under_pabot())
 
     def job_library(self) -> Any:
-        """The NomadJob library of this run (it submits, tracks and stops jobs); a private one outside Robot."""
+        """The run's NomadJob library, whose JAR delivery and tracker timed runs use; a private one outside Robot."""
         try:
             return BuiltIn().get_library_instance("NomadJob")
         except RobotNotRunningError:

@@ -5,24 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest.api.client import NomadClient
-from nomadtest.jobs import lookup, waits
 from nomadtest.library import ASSERTION, PERFORMANCE, QUERY, LibraryComponent
-from nomadtest.listener import current_owner
-from nomadtest.perf import usage
-from nomadtest.perf.figures import parse_tolerance, percent
-from nomadtest.registry import REGISTRY
-from nomadtest.waiting import Deadline
+from nomadtest.perf import taskusage
 
 DEFAULT_DURATION = timedelta(seconds=10)
 DEFAULT_INTERVAL = timedelta(seconds=1)
-# How long to wait for the task to start and for Nomad's first reading of it.
-FIRST_READING_TIMEOUT = timedelta(seconds=30)
-# Below this share of its limit a task did not try to use CPU, and "held to its limit" would say nothing.
-IDLE_SHARE = 0.10
 
 
 class ResourceUsage(LibraryComponent):
@@ -34,7 +23,7 @@ class ResourceUsage(LibraryComponent):
         job_id: str,
         task: str | None = None,
         alloc_id: str | None = None,
-        timeout: timedelta = FIRST_READING_TIMEOUT,
+        timeout: timedelta = taskusage.FIRST_READING_TIMEOUT,
         agent: str | None = None,
     ) -> dict[str, Any]:
         """Returns the task's latest resource usage reading from Nomad's allocation stats API.
@@ -50,10 +39,7 @@ class ResourceUsage(LibraryComponent):
         | Should Be True | ${usage}[memory_rss] < 256 * 1024 * 1024 | | |
         | Log | ${usage}[cpu_percent] % of a core, ${usage}[cpu_total_ticks] MHz | | |
         """
-        client, alloc, task = self._started_task(job_id, task, alloc_id, Deadline(timeout), agent)
-        reading = self._first_reading(client, job_id, alloc, task, Deadline(timeout))
-        logger.info(f"Resource usage of task '{task}' (allocation {lookup.short(alloc['ID'])}): {_brief(reading)}")
-        return reading
+        return taskusage.current_reading(job_id, task, alloc_id, timeout, agent)
 
     @keyword(tags=[PERFORMANCE, QUERY])
     def sample_task_resource_usage(
@@ -64,7 +50,7 @@ class ResourceUsage(LibraryComponent):
         task: str | None = None,
         alloc_id: str | None = None,
         label: str | None = None,
-        timeout: timedelta = FIRST_READING_TIMEOUT,
+        timeout: timedelta = taskusage.FIRST_READING_TIMEOUT,
         agent: str | None = None,
     ) -> list[dict[str, Any]]:
         """Reads the task's resource usage every ``interval`` for ``duration`` and returns the readings, oldest first.
@@ -83,8 +69,8 @@ class ResourceUsage(LibraryComponent):
         | ${series} = | `Sample Task Resource Usage` | ${job} | duration=20s | interval=1s |
         | `Task Memory Usage Should Stay Below` | ${job} | 256 MB | series=${series} | |
         """
-        series = self._sample(job_id, duration, interval, task, alloc_id, label, timeout, agent)
-        return series.samples
+        window = taskusage.TaskWindow(job_id, task, alloc_id, agent, duration, interval)
+        return taskusage.sample(window, label, timeout, self.library.series).samples
 
     @keyword(tags=[PERFORMANCE, ASSERTION])
     def task_memory_usage_should_stay_below(
@@ -113,23 +99,8 @@ class ResourceUsage(LibraryComponent):
         | `Task Memory Usage Should Stay Below` | ${job} | 100 MiB | measure=rss | duration=30s |
         | `Task Memory Usage Should Stay Below` | ${job} | series=${series} | | |
         """
-        window = self._window(job_id, series, duration, interval, task, alloc_id, agent, "memory check")
-        bound = usage.parse_size(limit) if limit is not None else window.limits.memory
-        if not bound:
-            raise AssertionError(f"Task '{window.task}' has no memory limit to compare with: give limit=<size>.")
-        peak = usage.memory_peak(window.samples, measure)
-        value = peak[f"memory_{measure}"]
-        where = f"task '{window.task}' (allocation {lookup.short(window.alloc_id)})"
-        if value >= bound:
-            raise usage.UsageError(
-                f"Memory {measure} of {where} reached {usage.mib(value)} after {peak['elapsed']:.1f} s, "
-                f"not below {usage.mib(bound)}.\n{usage.describe_samples(window.samples)}"
-            )
-        logger.info(
-            f"Memory {measure} of {where} peaked at {usage.mib(value)}, below {usage.mib(bound)} "
-            f"({len(window.samples)} samples over {window.samples[-1]['elapsed']:.1f} s)."
-        )
-        return value
+        window = taskusage.TaskWindow(job_id, task, alloc_id, agent, duration, interval, series)
+        return taskusage.memory_should_stay_below(window, limit, measure, self.library.series)
 
     @keyword("Task CPU Usage Should Stay Below", tags=[PERFORMANCE, ASSERTION])
     def task_cpu_usage_should_stay_below(
@@ -156,18 +127,8 @@ class ResourceUsage(LibraryComponent):
         | `Task CPU Usage Should Stay Below` | ${job} | 1000 MHz | | |
         | `Task CPU Usage Should Stay Below` | ${job} | 120% | statistic=max | duration=20s |
         """
-        window = self._window(job_id, series, duration, interval, task, alloc_id, agent, "CPU check")
-        bound = usage.parse_cpu(limit) if limit is not None else usage.CpuLimit(window.limits.cpu_mhz, "MHz")
-        value = usage.cpu_figure(window.samples, bound.key, statistic)
-        shown = usage.CpuLimit(value, bound.unit)
-        where = f"task '{window.task}' (allocation {lookup.short(window.alloc_id)})"
-        if value >= bound.value:
-            raise usage.UsageError(
-                f"CPU use of {where} ({statistic} over {window.samples[-1]['elapsed']:.1f} s) was {shown}, "
-                f"not below {bound}.\n{usage.describe_samples(window.samples)}"
-            )
-        logger.info(f"CPU use of {where} ({statistic}) was {shown}, below {bound}.")
-        return value
+        window = taskusage.TaskWindow(job_id, task, alloc_id, agent, duration, interval, series)
+        return taskusage.cpu_should_stay_below(window, limit, statistic, self.library.series)
 
     @keyword("Task Should Be Throttled To Its CPU Limit", tags=[PERFORMANCE, ASSERTION])
     def task_should_be_throttled_to_its_cpu_limit(
@@ -201,121 +162,5 @@ class ResourceUsage(LibraryComponent):
         | ${job} = | Submit Job | java-batch | jar_path=${JARS}/cpu-burner.jar | args=${{ ["2", "30"] }} | cpu=${500} |
         | `Task Should Be Throttled To Its CPU Limit` | ${job} | duration=10s | | | |
         """
-        window = self._window(job_id, series, duration, interval, task, alloc_id, agent, "CPU limit check")
-        bound = usage.parse_cpu(limit) if limit is not None else usage.CpuLimit(window.limits.cpu_mhz, "MHz")
-        if not bound.value:
-            raise AssertionError(f"Task '{window.task}' has no CPU limit to compare with: give limit=<MHz>.")
-        allowed = parse_tolerance(tolerance)
-        mean = usage.cpu_figure(window.samples, bound.key, "mean")
-        periods, seconds = usage.throttled_during(window.samples)
-        where = f"task '{window.task}' (allocation {lookup.short(window.alloc_id)})"
-        used = f"{usage.CpuLimit(mean, bound.unit)} on average over {window.samples[-1]['elapsed']:.1f} s"
-        throttled = f"throttled in {periods} CFS period(s), {seconds:.2f} s" if periods else "never throttled"
-        if mean > bound.value * (1 + allowed):
-            hint = (
-                "\nNo CFS quota held it: for this driver the task's cpu is a weight (cpu.shares), which "
-                "binds only under contention."
-                if not periods
-                else ""
-            )
-            raise usage.UsageError(
-                f"CPU use of {where} was {used}, above its limit of {bound} + {percent(allowed)}; {throttled}.{hint}\n"
-                + usage.describe_samples(window.samples)
-            )
-        if mean < bound.value * IDLE_SHARE:
-            raise usage.UsageError(
-                f"CPU use of {where} was {used}, under a tenth of its limit of {bound}: it did not try to use "
-                f"more than its limit, so this proves nothing. Give it work that keeps more cores busy.\n"
-                + usage.describe_samples(window.samples)
-            )
-        logger.info(f"CPU use of {where} was {used}, held to its limit of {bound} (+{percent(allowed)}); {throttled}.")
-        return mean
-
-    # -- shared ----------------------------------------------------------------------------------------
-
-    def _window(
-        self,
-        job_id: str,
-        given: list[dict[str, Any]] | None,
-        duration: timedelta,
-        interval: timedelta,
-        task: str | None,
-        alloc_id: str | None,
-        agent: str | None,
-        purpose: str,
-    ) -> usage.Series:
-        if given is None:
-            return self._sample(job_id, duration, interval, task, alloc_id, purpose, FIRST_READING_TIMEOUT, agent)
-        if not given:
-            raise AssertionError("The series given has no samples.")
-        client = REGISTRY.client(agent)
-        alloc = lookup.select_allocation(client, job_id, alloc_id)
-        name = lookup.resolve_task(alloc, task)
-        limits = usage.task_limits(alloc, name)
-        return usage.Series(job_id, job_id, alloc["ID"], name, limits, samples=list(given))
-
-    def _sample(
-        self,
-        job_id: str,
-        duration: timedelta,
-        interval: timedelta,
-        task: str | None,
-        alloc_id: str | None,
-        label: str | None,
-        timeout: timedelta,
-        agent: str | None,
-    ) -> usage.Series:
-        length = Deadline(duration).seconds
-        step = Deadline(interval).seconds
-        client, alloc, name = self._started_task(job_id, task, alloc_id, Deadline(timeout), agent)
-        first = self._first_reading(client, job_id, alloc, name, Deadline(timeout))
-        series = usage.Series(
-            label=label or job_id,
-            job_id=job_id,
-            alloc_id=alloc["ID"],
-            task=name,
-            limits=usage.task_limits(alloc, name),
-            owner=current_owner(),
-        )
-        series.add(first)
-        usage.sample_series(series, client, length, step, lambda: _task_state(client, alloc["ID"], name))
-        self.library.series.append(series)
-        ended = f"; sampling ended early: {series.ended_early}" if series.ended_early else ""
-        logger.info(
-            f"Sampled task '{name}' (allocation {lookup.short(alloc['ID'])}) {len(series.samples)} time(s) "
-            f"over {series.samples[-1]['elapsed']:.1f} s{ended}. Limits: memory {usage.mib(series.limits.memory)}, "
-            f"CPU {series.limits.cpu_mhz:.0f} MHz.\n{usage.describe_samples(series.samples)}"
-        )
-        return series
-
-    @staticmethod
-    def _started_task(
-        job_id: str, task: str | None, alloc_id: str | None, deadline: Deadline, agent: str | None
-    ) -> tuple[NomadClient, dict, str]:
-        client = REGISTRY.client(agent)
-        alloc, name = waits.wait_for_task_started(client, job_id, deadline, task, alloc_id)
-        return client, alloc, name
-
-    @staticmethod
-    def _first_reading(client: NomadClient, job_id: str, alloc: dict, task: str, deadline: Deadline) -> dict:
-        return usage.wait_for_first_reading(
-            client,
-            alloc["ID"],
-            task,
-            deadline,
-            task_state=lambda: _task_state(client, alloc["ID"], task),
-            telemetry=lambda: usage.publishes_allocation_metrics(client),
-        )
-
-
-def _task_state(client: NomadClient, alloc_id: str, task: str) -> dict | None:
-    return lookup.task_state(lookup.get_allocation(client, alloc_id), task)
-
-
-def _brief(reading: dict[str, Any]) -> str:
-    return (
-        f"memory usage {usage.mib(reading['memory_usage'])}, RSS {usage.mib(reading['memory_rss'])}, "
-        f"cache {usage.mib(reading['memory_cache'])}, max {usage.mib(reading['memory_max_usage'])}; CPU "
-        f"{reading['cpu_percent']:.1f}% of a core ({reading['cpu_total_ticks']:.0f} MHz), throttled "
-        f"{reading['cpu_throttled_periods']} period(s)"
-    )
+        window = taskusage.TaskWindow(job_id, task, alloc_id, agent, duration, interval, series)
+        return taskusage.should_be_held_to_cpu_limit(window, limit, tolerance, self.library.series)

@@ -4,17 +4,34 @@ Nomad stamps a job's ``SubmitTime`` when the server registers it and each task e
 client records it; the start-probe JAR prints the wall-clock time at which ``main`` was entered
 (``main-entered-epoch-us=<microseconds>``). All of them come from this host's clock, so their
 differences are the job's start latency as a user sees it.
+
+The timed runs at the end are the procedures behind Performance's start-time keywords.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
-from nomadtest.jobs import lookup
+from robot.api import logger
+
+from nomadtest.jobs import logs, lookup, registration, removal, waits
 from nomadtest.perf.figures import summarise
+from nomadtest.registry import REGISTRY
+from nomadtest.waiting import Deadline
+
+if TYPE_CHECKING:
+    from nomadtest.api.client import NomadClient
+    from nomadtest.jobs.delivery import JarDelivery
+    from nomadtest.jobs.tracking import JobTracker
 
 # What jars/apps/start-probe prints first thing in main.
 START_PROBE_MARKER = "main-entered-epoch-us="
+# Stop Job's own default.
+STOP_TIMEOUT = timedelta(seconds=60)
 
 
 class StartupError(AssertionError):
@@ -106,3 +123,151 @@ def summary(samples: dict[str, list[float]]) -> str:
             stats = summarise(values)
             lines.append(f"{name}: median {stats['median']:.3f} s, p90 {stats['p90']:.3f} s, n={stats['count']}")
     return "\n".join(lines)
+
+
+# -- timed runs ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimedJob:
+    """The job timed runs submit and stop, as `Submit Job` and `Stop Job` of the NomadJob library would.
+
+    ``delivery`` and ``tracker`` are that library's, so the jobs are served and cleaned up as its own.
+    """
+
+    delivery: JarDelivery
+    tracker: JobTracker
+    template: str
+    variables: dict[str, Any]
+    agent: str | None = None
+
+    def submit(self) -> str:
+        variables = dict(self.variables)
+        # Submit Job takes these as arguments of its own, not as template variables.
+        hcl = variables.pop("hcl", None)
+        unique = variables.pop("unique", True)
+        target = REGISTRY.find(self.agent)
+        return registration.submit_job(target, self.delivery, self.tracker, self.template, hcl, unique, variables)
+
+    def stop(self, job_id: str) -> None:
+        """Stop and purge the job and wait until its tasks have stopped, as `Stop Job` does by default."""
+        deadline = Deadline(STOP_TIMEOUT)
+        client = REGISTRY.for_job(job_id, self.agent).client
+        pending = removal.stop_jobs(client, [(registration.namespace_of(client), job_id)], True, deadline)
+        if pending:
+            raise AssertionError(
+                f"Allocations still running {deadline} after the job(s) were stopped: {', '.join(pending)}."
+            )
+
+
+def measure_startups(
+    job_library: Callable[[], Any],
+    template: str,
+    variables: dict[str, Any],
+    agent: str | None,
+    runs: int,
+    marker: str,
+    timeout: timedelta,
+) -> dict[str, Any]:
+    """Run the job ``runs`` times one after another; each figure's samples in seconds, and the job ids.
+
+    ``job_library`` gives the NomadJob library whose delivery and tracker the jobs go through.
+    """
+    if runs < 1:
+        raise ValueError(f"runs must be 1 or more, not {runs}.")
+    job = _timed_job(job_library(), template, variables, agent)
+    client = REGISTRY.client(agent)
+    measured: list[StartupRun] = []
+    for number in range(1, runs + 1):
+        run = measure_once(job, client, marker, timeout)
+        logger.info(f"Run {number}/{runs}: {run.describe()}")
+        measured.append(run)
+    result: dict[str, Any] = {
+        "started": [run.to_started for run in measured],
+        "submit": [run.submit_seconds for run in measured],
+        "detect": [run.detect_seconds for run in measured if run.detect_seconds is not None],
+        "stop": [run.stop_seconds for run in measured],
+        "jobs": [run.job_id for run in measured],
+    }
+    if marker:
+        result["main"] = [run.to_main for run in measured]
+    timings = {name: values for name, values in result.items() if name != "jobs"}
+    logger.info(f"Startup times over {runs} run(s):\n{summary(timings)}")
+    return result
+
+
+def measure_once(job: TimedJob, client: NomadClient, marker: str, timeout: timedelta) -> StartupRun:
+    """Submit the job, wait until it completed successfully, read its times, stop it."""
+    began = time.monotonic()
+    job_id = job.submit()
+    submitted_in = time.monotonic() - began
+    waits.wait_for_job_success(client, job_id, Deadline(timeout))
+    noticed = time.time()
+    alloc = lookup.select_allocation(client, job_id)
+    task = lookup.resolve_task(alloc, None)
+    started, terminated = task_timeline(alloc, task)
+    main = None
+    if marker:
+        text = logs.read_log(client, alloc["ID"], task, "stdout")
+        main = marker_time(text, marker)
+        if main is None:
+            raise StartupError(
+                f"Task '{task}' of job '{job_id}' printed no line starting with '{marker}'.\n"
+                + logs.last_lines_note(text)
+            )
+    submitted = submit_time(lookup.get_job(client, job_id))
+    stopping = time.monotonic()
+    job.stop(job_id)
+    return StartupRun(
+        job_id=job_id,
+        submitted=submitted,
+        started=started,
+        main=main,
+        submit_seconds=submitted_in,
+        detect_seconds=None if terminated is None else max(noticed - terminated, 0.0),
+        stop_seconds=time.monotonic() - stopping,
+    )
+
+
+def measure_concurrent_runs(
+    job_library: Callable[[], Any],
+    template: str,
+    variables: dict[str, Any],
+    agent: str | None,
+    count: int,
+    timeout: timedelta,
+) -> dict[str, Any]:
+    """Submit ``count`` jobs at once, wait until each completed successfully, stop them all; the times in seconds."""
+    if count < 1:
+        raise ValueError(f"count must be 1 or more, not {count}.")
+    job = _timed_job(job_library(), template, variables, agent)
+    client = REGISTRY.client(agent)
+    deadline = Deadline(timeout)
+    began = time.monotonic()
+    submitted = [job.submit() for _ in range(count)]
+    for job_id in submitted:
+        waits.wait_for_job_success(client, job_id, deadline)
+    total = time.monotonic() - began
+    durations, first, last = [], None, None
+    for job_id in submitted:
+        alloc = lookup.select_allocation(client, job_id)
+        _, terminated = task_timeline(alloc, lookup.resolve_task(alloc, None))
+        at = submit_time(lookup.get_job(client, job_id))
+        end = terminated if terminated is not None else at
+        durations.append(end - at)
+        first = at if first is None else min(first, at)
+        last = end if last is None else max(last, end)
+    pending = removal.stop_jobs(
+        client, [(registration.namespace_of(client), job_id) for job_id in submitted], True, Deadline(timeout)
+    )
+    if pending:
+        raise AssertionError(f"Allocations still running {Deadline(timeout)} after the jobs were stopped: {pending}")
+    logger.info(
+        f"{count} concurrent job(s) completed in {total:.2f} s ({last - first:.2f} s by Nomad's clock).\n"
+        + summary({"per job": durations})
+    )
+    return {"total": total, "nomad_total": last - first, "durations": durations, "jobs": submitted}
+
+
+def _timed_job(job_library: Any, template: str, variables: dict[str, Any], agent: str | None) -> TimedJob:
+    return TimedJob(job_library.delivery, job_library.tracker, template, variables, agent)
