@@ -37,10 +37,6 @@ class Comparison:
         worse = -self.change if self.higher_is_better else self.change
         return worse > self.tolerance + 1e-12
 
-    @property
-    def ratio(self) -> float:
-        return self.current / self.baseline if self.baseline else math.inf
-
     def describe(self) -> str:
         verdict = "regressed" if self.regressed else "within tolerance"
         direction = "higher" if self.higher_is_better else "lower"
