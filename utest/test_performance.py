@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from nomadtest import robotvars
+from nomadtest.listener import OUTSIDE_ROBOT
 from nomadtest.perf import figures, measurelock, regression, runfacts, startup, store, taskusage, usage
 from nomadtest.waiting import Deadline
 
@@ -154,6 +155,22 @@ def test_check_all_compares_each_baseline_metric_with_its_latest_record():
     comparisons, missing = regression.check_all(store.latest_metrics(runs), reference)
     assert [(item.name, item.current, item.regressed) for item in comparisons] == [("startup", 1.1, False)]
     assert missing == ["gone"]
+
+
+def test_a_recorders_metrics_are_saved_into_a_baseline_and_checked_against_it(tmp_path):
+    recorder = store.Recorder(lambda: tmp_path / "metrics.json", lambda: dict(RUN))
+    recorder.record("startup", [1.0, 2.0, 3.0], "s")
+    recorder.record("rss", 30.0, "MiB")
+    target = tmp_path / "baseline.json"
+    store.write_json(target, {"metrics": {"rss": {"median": 99.0, "unit": "MiB", "tolerance": 0.5}}})
+    assert regression.save_as_baseline(recorder, target, ["startup"], None, "2 CPUs") == target
+    saved = json.loads(target.read_text())
+    assert saved["metrics"]["startup"]["median"] == 2.0 and saved["metrics"]["rss"]["median"] == 99.0
+    assert saved["note"] == "2 CPUs" and saved["git_commit"] == "abc"
+    assert regression.should_not_have_regressed(recorder, "startup", target, None) == 0.0
+    recorder.record("startup", [9.0, 9.0, 9.0], "s")
+    with pytest.raises(AssertionError, match=r"regressed: .* Baseline .*baseline.json \(commit abc, .*, 2 CPUs\)"):
+        regression.should_not_have_regressed(recorder, "startup", target, "50%")
 
 
 # -- metrics.json ------------------------------------------------------------------------------------------
@@ -539,6 +556,26 @@ def test_metrics_and_series_are_drawn_as_png(tmp_path):
     assert plots.html_image(drawn).startswith('<img src="data:image/png;base64,iVBOR')
     with pytest.raises(ValueError, match="no metrics"):
         plots.plot_metrics([], tmp_path / "none.png")
+
+
+def test_plot_metrics_draws_what_its_owner_recorded_and_sampled(tmp_path):
+    pytest.importorskip("matplotlib")
+    from nomadtest.perf import plots
+
+    recorder = store.Recorder(lambda: tmp_path / "metrics.json", lambda: dict(RUN))
+    recorder.record("startup", [0.2, 0.3], "s", owner=OUTSIDE_ROBOT)
+    recorder.record("elsewhere", [1.0], "s", owner="Other Suite")
+    sampled = series()
+    sampled.owner = OUTSIDE_ROBOT
+    for second in range(3):
+        sampled.add(reading(float(second)))
+    drawn = plots.plot_owned(recorder, [sampled], None, None, True, tmp_path / "no-baseline.json")
+    assert [path.name for path in drawn] == [
+        "outside-Robot-Framework-metrics.png",
+        "outside-Robot-Framework-usage-1-label.png",
+    ]
+    assert all(path.parent == tmp_path / "plots" for path in drawn)
+    assert plots.plot_owned(store.Recorder(lambda: tmp_path / "m.json", dict), [], None, None, True, tmp_path) == []
 
 
 # -- the measurement lock ------------------------------------------------------------------------------------------

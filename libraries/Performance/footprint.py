@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import psutil
-from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest.agents import crashes
 from nomadtest.library import ASSERTION, PERFORMANCE, QUERY, LibraryComponent
-from nomadtest.perf import usage
-from nomadtest.registry import REGISTRY
+from nomadtest.perf import footprint
 
 
 class Footprint(LibraryComponent):
@@ -25,12 +21,7 @@ class Footprint(LibraryComponent):
         | ${rss} = | `Get Nomad Agent Memory` | |
         | `Record Metric` | nomad_agent_rss | ${{ ${rss} / 2**20 }} | MiB |
         """
-        target = REGISTRY.find(agent)
-        if not target.is_running:
-            raise AssertionError(f"Nomad agent '{target.name}' is not running.")
-        rss = _rss(target.pid, f"Nomad agent '{target.name}'")
-        logger.info(f"Nomad agent '{target.name}' (pid {target.pid}) holds {usage.mib(rss)} resident.")
-        return rss
+        return footprint.agent_rss(agent)
 
     @keyword(tags=[PERFORMANCE, QUERY])
     def get_driver_plugin_memory(self, agent: str | None = None) -> int:
@@ -44,19 +35,7 @@ class Footprint(LibraryComponent):
         Example:
         | ${before} = | `Get Driver Plugin Memory` |
         """
-        target = REGISTRY.find(agent)
-        binary = crashes.plugin_binary(target)
-        found = crashes.plugin_processes(target, binary)
-        if len(found) != 1:
-            raise AssertionError(
-                f"Nomad agent '{target.name}' has {len(found)} {binary} plugin process(es), not one: "
-                f"{', '.join(str(process.pid) for process in found) or 'none'}. A built-in driver has none."
-            )
-        plugin = found[0]
-        rss = _rss(plugin.pid, f"{binary} plugin")
-        self.library.plugin_pids[target.name] = plugin.pid
-        logger.info(f"{binary} plugin of '{target.name}' (pid {plugin.pid}) holds {usage.mib(rss)} resident.")
-        return rss
+        return footprint.plugin_rss(agent, self.library.plugin_pids)
 
     @keyword(tags=[PERFORMANCE, ASSERTION])
     def driver_plugin_memory_should_not_have_grown(
@@ -74,31 +53,4 @@ class Footprint(LibraryComponent):
         | Run Fifty Jobs | | |
         | `Driver Plugin Memory Should Not Have Grown` | ${before} | by_more_than=32 MiB |
         """
-        target = REGISTRY.find(agent)
-        previous_pid = self.library.plugin_pids.get(target.name)
-        now = self.get_driver_plugin_memory(agent)
-        current_pid = self.library.plugin_pids[target.name]
-        if previous_pid is not None and previous_pid != current_pid:
-            raise AssertionError(
-                f"The driver plugin of '{target.name}' was restarted (pid {previous_pid}, now {current_pid}): "
-                "the memory of two processes says nothing about growth."
-            )
-        bound = usage.parse_size(by_more_than)
-        growth = now - int(since)
-        if growth > bound:
-            raise AssertionError(
-                f"The driver plugin's RSS grew by {usage.mib(growth)}, from {usage.mib(int(since))} to "
-                f"{usage.mib(now)}: more than {usage.mib(bound)}."
-            )
-        logger.info(
-            f"The driver plugin's RSS went from {usage.mib(int(since))} to {usage.mib(now)} "
-            f"({growth / usage.MIB:+.1f} MiB)."
-        )
-        return growth
-
-
-def _rss(pid: int | None, what: str) -> int:
-    try:
-        return psutil.Process(pid).memory_info().rss
-    except (psutil.Error, TypeError, ValueError):
-        raise AssertionError(f"The {what} (pid {pid}) is not running.") from None
+        return footprint.plugin_growth(since, by_more_than, agent, self.library.plugin_pids)

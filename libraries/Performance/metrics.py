@@ -10,7 +10,7 @@ from robot.api.deco import keyword
 
 from nomadtest.library import ASSERTION, PERFORMANCE, QUERY, LibraryComponent
 from nomadtest.listener import current_owner
-from nomadtest.perf import figures, regression, store
+from nomadtest.perf import regression
 
 
 class Metrics(LibraryComponent):
@@ -75,15 +75,7 @@ class Metrics(LibraryComponent):
         | `Metric Should Not Have Regressed` | startup_to_main | baseline=${CURDIR}/baseline.json | tolerance=50% |
         """
         path = Path(baseline) if baseline else self.library.baseline_path
-        reference = regression.load_baseline(path)
-        metric = self.library.recorder.find(name)
-        chosen = figures.parse_tolerance(tolerance) if tolerance is not None else None
-        comparison = regression.compare(metric, reference, chosen)
-        origin = _origin(reference, path)
-        if comparison.regressed:
-            raise AssertionError(f"{comparison.describe()}. Baseline {origin}.")
-        logger.info(f"{comparison.describe()}. Baseline {origin}.")
-        return comparison.change
+        return regression.should_not_have_regressed(self.library.recorder, name, path, tolerance)
 
     @keyword(tags=[PERFORMANCE])
     def save_metrics_as_baseline(
@@ -105,23 +97,4 @@ class Metrics(LibraryComponent):
         | `Save Metrics As Baseline` | ${OUTPUT DIR}/baseline.json | names=${{ ["startup_to_main"] }} |
         """
         target = Path(path) if path else self.library.baseline_path
-        recorder = self.library.recorder
-        chosen = [recorder.find(name) for name in names] if names else list(recorder.metrics.values())
-        existing = regression.load_baseline(target) if target.exists() else None
-        kept = {
-            name: figures.parse_tolerance(entry.get("tolerance", figures.DEFAULT_TOLERANCE))
-            for name, entry in (existing or {}).get("metrics", {}).items()
-        }
-        default = figures.parse_tolerance(tolerance) if tolerance is not None else figures.DEFAULT_TOLERANCE
-        tolerances = {} if tolerance is not None else kept
-        new = regression.make_baseline(chosen, default, recorder.run, tolerances, note)
-        store.write_json(target, regression.merge_baseline(existing, new))
-        logger.info(f"Saved {len(chosen)} metric(s) as the baseline in {target}: {', '.join(new['metrics'])}")
-        return str(target)
-
-
-def _origin(reference: dict[str, Any], path: Path) -> str:
-    commit = (reference.get("git_commit") or "?")[:12]
-    host = reference.get("host") or {}
-    machine = f"{host.get('cpus', '?')} CPUs {host.get('cpu_model', '')}".strip()
-    return f"{path} (commit {commit}, {reference.get('created_at', '?')}, {machine})"
+        return str(regression.save_as_baseline(self.library.recorder, target, names, tolerance, note))

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from robot.api import logger
 from robot.api.deco import keyword
 
 from nomadtest.library import PERFORMANCE, LibraryComponent
-from nomadtest.listener import current_owner, owned_by
-from nomadtest.perf import figures, plots, regression
+from nomadtest.perf import plots
 
 
 class Plots(LibraryComponent):
@@ -40,42 +37,6 @@ class Plots(LibraryComponent):
         | `Plot Metrics` | | |
         | `Plot Metrics` | names=${{ ["startup_to_main", "startup_to_started"] }} | title=Start times |
         """
-        owner = current_owner()
-        recorder = self.library.recorder
-        chosen = (
-            [recorder.find(name) for name in names]
-            if names
-            else [metric for metric in recorder.metrics.values() if owned_by(owner, metric.owner)]
-        )
-        directory = recorder.path.parent / "plots"
-        drawn: list[Path] = []
-        if chosen:
-            medians = _baseline_medians(Path(baseline) if baseline else self.library.baseline_path)
-            path = directory / f"{_file_name(owner)}-metrics.png"
-            drawn.append(plots.plot_metrics(chosen, path, title or f"Metrics of {owner}", medians))
-        if series:
-            for index, sampled in enumerate(self.library.series):
-                if owned_by(owner, sampled.owner) and sampled.samples:
-                    path = directory / f"{_file_name(owner)}-usage-{index + 1}-{_file_name(sampled.label)}.png"
-                    drawn.append(plots.plot_series(sampled, path))
-        if not drawn:
-            logger.info(f"Nothing to plot: {owner} recorded no metric and sampled no usage.")
-        for path in drawn:
-            logger.info(plots.html_image(path), html=True)
-            logger.info(f"Plot saved as {path}")
+        medians_from = Path(baseline) if baseline else self.library.baseline_path
+        drawn = plots.plot_owned(self.library.recorder, self.library.series, names, title, series, medians_from)
         return [str(path) for path in drawn]
-
-
-def _baseline_medians(path: Path) -> dict[str, float]:
-    if not path.exists():
-        return {}
-    try:
-        reference = regression.load_baseline(path)
-    except figures.MetricError as error:
-        logger.warn(f"The baseline is not drawn: {error}")
-        return {}
-    return {name: float(entry["median"]) for name, entry in reference["metrics"].items() if "median" in entry}
-
-
-def _file_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:80] or "plot"

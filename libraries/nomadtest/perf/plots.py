@@ -2,16 +2,26 @@
 
 Figures are built with ``matplotlib.figure.Figure`` (no pyplot, no global backend or state), so
 drawing is safe in any process and never opens a window. matplotlib is imported on first use.
+``plot_owned`` is the procedure behind Performance's `Plot Metrics`.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nomadtest.perf.figures import Metric, summarise
+from robot.api import logger
+
+from nomadtest.listener import current_owner, owned_by
+from nomadtest.perf import regression
+from nomadtest.perf.figures import Metric, MetricError, summarise
 from nomadtest.perf.usage import MIB, Series
+
+if TYPE_CHECKING:
+    from nomadtest.perf.store import Recorder
 
 PANEL_HEIGHT = 2.3
 WIDTH = 9.0
@@ -120,3 +130,50 @@ def html_image(path: Path, width: int = 800) -> str:
     """An ``<img>`` with the PNG inlined, so log.html shows it wherever the file ends up (pabot too)."""
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return f'<img src="data:image/png;base64,{data}" width="{width}" alt="{path.name}">'
+
+
+def plot_owned(
+    recorder: Recorder, sampled: list[Series], names: list[str] | None, title: str | None, series: bool, baseline: Path
+) -> list[Path]:
+    """Chart the metrics ``names`` (without: those the current test or suite recorded) and the series it sampled.
+
+    The PNG files go to ``plots/`` beside the metrics file and into the log; the baseline's
+    medians are drawn where it has them.
+    """
+    owner = current_owner()
+    chosen = (
+        [recorder.find(name) for name in names]
+        if names
+        else [metric for metric in recorder.metrics.values() if owned_by(owner, metric.owner)]
+    )
+    directory = recorder.path.parent / "plots"
+    drawn: list[Path] = []
+    if chosen:
+        path = directory / f"{_file_name(owner)}-metrics.png"
+        drawn.append(plot_metrics(chosen, path, title or f"Metrics of {owner}", _baseline_medians(baseline)))
+    if series:
+        for index, one in enumerate(sampled):
+            if owned_by(owner, one.owner) and one.samples:
+                path = directory / f"{_file_name(owner)}-usage-{index + 1}-{_file_name(one.label)}.png"
+                drawn.append(plot_series(one, path))
+    if not drawn:
+        logger.info(f"Nothing to plot: {owner} recorded no metric and sampled no usage.")
+    for path in drawn:
+        logger.info(html_image(path), html=True)
+        logger.info(f"Plot saved as {path}")
+    return drawn
+
+
+def _baseline_medians(path: Path) -> dict[str, float]:
+    if not path.exists():
+        return {}
+    try:
+        reference = regression.load_baseline(path)
+    except MetricError as error:
+        logger.warn(f"The baseline is not drawn: {error}")
+        return {}
+    return {name: float(entry["median"]) for name, entry in reference["metrics"].items() if "median" in entry}
+
+
+def _file_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:80] or "plot"

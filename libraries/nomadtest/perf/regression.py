@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from robot.api import logger
+
 from nomadtest.perf.figures import DEFAULT_TOLERANCE, Metric, MetricError, figure, parse_tolerance, percent, summarise
 from nomadtest.perf.runfacts import iso_time
-from nomadtest.perf.store import FORMAT, read_json
+from nomadtest.perf.store import FORMAT, Recorder, read_json, write_json
 
 
 @dataclass(frozen=True)
@@ -125,3 +127,47 @@ def check_all(
             continue
         comparisons.append(compare(latest[name][0], baseline))
     return comparisons, missing
+
+
+# -- a run's metrics against a baseline file ------------------------------------------------------
+
+
+def should_not_have_regressed(recorder: Recorder, name: str, path: Path, tolerance: str | None) -> float:
+    """The change of the metric's median against the baseline in ``path``; fails beyond the tolerance."""
+    reference = load_baseline(path)
+    metric = recorder.find(name)
+    chosen = parse_tolerance(tolerance) if tolerance is not None else None
+    comparison = compare(metric, reference, chosen)
+    origin = _origin(reference, path)
+    if comparison.regressed:
+        raise AssertionError(f"{comparison.describe()}. Baseline {origin}.")
+    logger.info(f"{comparison.describe()}. Baseline {origin}.")
+    return comparison.change
+
+
+def save_as_baseline(
+    recorder: Recorder, target: Path, names: list[str] | None, tolerance: str | None, note: str
+) -> Path:
+    """Merge the medians of the metrics ``names`` (all this process recorded, without) into the baseline ``target``.
+
+    Each metric keeps the tolerance the file gave it unless ``tolerance`` is given.
+    """
+    chosen = [recorder.find(name) for name in names] if names else list(recorder.metrics.values())
+    existing = load_baseline(target) if target.exists() else None
+    kept = {
+        name: parse_tolerance(entry.get("tolerance", DEFAULT_TOLERANCE))
+        for name, entry in (existing or {}).get("metrics", {}).items()
+    }
+    default = parse_tolerance(tolerance) if tolerance is not None else DEFAULT_TOLERANCE
+    tolerances = {} if tolerance is not None else kept
+    new = make_baseline(chosen, default, recorder.run, tolerances, note)
+    write_json(target, merge_baseline(existing, new))
+    logger.info(f"Saved {len(chosen)} metric(s) as the baseline in {target}: {', '.join(new['metrics'])}")
+    return target
+
+
+def _origin(reference: dict[str, Any], path: Path) -> str:
+    commit = (reference.get("git_commit") or "?")[:12]
+    host = reference.get("host") or {}
+    machine = f"{host.get('cpus', '?')} CPUs {host.get('cpu_model', '')}".strip()
+    return f"{path} (commit {commit}, {reference.get('created_at', '?')}, {machine})"
