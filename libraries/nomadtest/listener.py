@@ -15,32 +15,25 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from robot.api import logger
-from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
-from nomadtest import failures
+from nomadtest import failures, robotvars
 
 OUTSIDE_ROBOT = "(outside Robot Framework)"
 
 
 def current_owner() -> str:
     """The full name of the running test, or of the running suite outside tests."""
-    try:
-        builtin = BuiltIn()
-        suite = builtin.get_variable_value("${SUITE NAME}")
-        test = builtin.get_variable_value("${TEST NAME}")
-    except RobotNotRunningError:
+    suite = robotvars.robot_variable("${SUITE NAME}")
+    if suite is None:
         return OUTSIDE_ROBOT
+    test = robotvars.robot_variable("${TEST NAME}")
     return f"{suite}.{test}" if test else str(suite)
 
 
 def failing_test() -> str | None:
     """The full name of the running test when it has failed already (we are in its teardown)."""
-    try:
-        builtin = BuiltIn()
-        if builtin.get_variable_value("${TEST NAME}") and builtin.get_variable_value("${TEST STATUS}") == "FAIL":
-            return current_owner()
-    except RobotNotRunningError:
-        pass
+    if robotvars.robot_variable("${TEST NAME}") and robotvars.robot_variable("${TEST STATUS}") == "FAIL":
+        return current_owner()
     return None
 
 

@@ -20,7 +20,7 @@ import requests
 from robot.api import logger
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
-from nomadtest import failures, profiles, versions
+from nomadtest import failures, profiles, robotvars, versions
 from nomadtest.agents import agentlog, external
 from nomadtest.agents.launching import AgentLauncher, AgentStartError, read_agent_version
 from nomadtest.agents.stopping import AgentStopper
@@ -75,7 +75,7 @@ class AgentManager(AgentLauncher, AgentStopper):
     @property
     def results_dir(self) -> Path:
         if self._results_dir is None:
-            output_dir = _robot_variable("${OUTPUT DIR}")
+            output_dir = robotvars.robot_variable("${OUTPUT DIR}")
             return Path(output_dir) / "agents" if output_dir else self.run_root / "logs"
         return self._results_dir
 
@@ -83,7 +83,7 @@ class AgentManager(AgentLauncher, AgentStopper):
     def worker_dir(self) -> Path:
         """This Robot process's part of the run root; the pid alone keeps pabot workers apart,
         pabot's queue index (a Robot variable, not an environment variable) tells which is which."""
-        index = _robot_variable("${PABOTQUEUEINDEX}")
+        index = robotvars.pabot_queue_index()
         return self.run_root / (f"pabot{index}-{os.getpid()}" if index is not None else str(os.getpid()))
 
     def log_copy_path(self, agent: Agent) -> Path:
@@ -97,7 +97,7 @@ class AgentManager(AgentLauncher, AgentStopper):
         return REGISTRY.find(name).log_path
 
     def link(self, path: Path) -> str:
-        output_dir = _robot_variable("${OUTPUT DIR}")
+        output_dir = robotvars.robot_variable("${OUTPUT DIR}")
         try:
             target = os.path.relpath(path, output_dir) if output_dir else str(path)
         except ValueError:
@@ -311,10 +311,3 @@ class AgentManager(AgentLauncher, AgentStopper):
                 level=level,
                 html=True,
             )
-
-
-def _robot_variable(name: str) -> Any:
-    try:
-        return BuiltIn().get_variable_value(name)
-    except RobotNotRunningError:
-        return None
