@@ -7,4 +7,5 @@ Documentation       End-to-end specifications of a Nomad task driver that runs J
 
 Resource            ../resources/common.resource
 
+Suite Setup         Driver Profile Should Be Valid
 Test Setup          Skip If Driver Lacks A Needed Capability

@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pytest
 
+from nomadtest import profiles
 from nomadtest.api.client import NomadAPIError
-from nomadtest.jobs import lookup, registration, specs
+from nomadtest.jobs import lookup, registration, specs, taskconfig
 
 JOB_ID = re.compile(r"^(?P<prefix>.+)-[0-9a-f]{8}$")
 
@@ -50,25 +51,42 @@ def test_job_id_argument_is_the_prefix_unless_not_unique():
     assert specs.render_job("raw-exec", {"command": "x", "job_id": "exact"}, unique=False).job_id == "exact"
 
 
+CRUNJAR = profiles.load("crunjar")
+
+
+def render(template: str, variables: dict, **options) -> specs.RenderedJob:
+    """Render as Submit Job does for crunjar: its name and task options from its profile."""
+
+    def task_config(inputs):
+        return taskconfig.render(CRUNJAR.task_mapping(), "crunjar", inputs)
+
+    return specs.render_job(template, variables, defaults={"driver": "crunjar"}, task_config=task_config, **options)
+
+
 def test_missing_variable_names_template_and_variable():
     with pytest.raises(specs.JobError) as failure:
         specs.render_job("java-batch", {})
-    assert str(failure.value) == "Job template 'java-batch' needs variable 'jar_path': pass it as jar_path=<value>."
+    assert str(failure.value) == "Job template 'java-batch' needs variable 'driver': pass it as driver=<value>."
 
 
 def test_class_or_artifacts_make_jar_path_optional():
-    rendered = specs.render_job("java-batch", {"config": {"class": "Main", "class_path": "/jars"}})
+    rendered = render("java-batch", {"main_class": "Main", "class_path": "/jars"})
     assert "jar_path" not in rendered.hcl
-    assert 'class = "Main"' in rendered.hcl
-    fetched = specs.render_job("java-batch", {"artifacts": [{"source": "http://127.0.0.1:1/a.jar"}]})
+    assert 'class = "Main"' in rendered.hcl and 'class_path = "/jars"' in rendered.hcl
+    fetched = render("java-batch", {"artifacts": [{"source": "http://127.0.0.1:1/a.jar"}]})
     assert "jar_path" not in fetched.hcl
 
 
+def test_a_template_writing_the_task_config_needs_the_profile():
+    with pytest.raises(specs.JobError, match="writes the driver's task config from its profile"):
+        specs.render_job("java-batch", {"jar_path": "/x.jar"}, defaults={"driver": "crunjar"})
+
+
 def test_artifact_mode_and_chown_are_rendered_only_when_given():
-    plain = specs.render_job("java-batch", {"artifacts": [{"source": "http://127.0.0.1:1/a.jar"}]})
+    plain = render("java-batch", {"artifacts": [{"source": "http://127.0.0.1:1/a.jar"}]})
     assert "mode        =" not in plain.hcl and "chown" not in plain.hcl
     artifact = {"source": "http://127.0.0.1:1/a.txt", "destination": "local/a.txt", "mode": "file", "chown": True}
-    owned = specs.render_job("java-batch", {"artifacts": [artifact]})
+    owned = render("java-batch", {"artifacts": [artifact]})
     assert 'mode        = "file"' in owned.hcl
     assert "chown       = true" in owned.hcl
     assert 'destination = "local/a.txt"' in owned.hcl
@@ -80,7 +98,7 @@ def test_unknown_template_lists_known_ones():
 
 
 def test_values_are_written_as_hcl():
-    rendered = specs.render_job(
+    rendered = render(
         "java-batch",
         {
             "jar_path": "/jars/hello.jar",
@@ -94,17 +112,18 @@ def test_values_are_written_as_hcl():
         },
     )
     text = rendered.hcl
-    assert 'args        = ["a", "say \\"hi\\""]' in text
+    assert 'args = ["a", "say \\"hi\\""]' in text
     assert 'HELLO_NAME = "x"' in text and '"dotted.name" = "y"' in text
     assert 'source      = "http://127.0.0.1:8080/hello.jar"' in text
     assert 'checksum = "sha256:ab"' in text
     assert "memory = 512" in text and "attempts = 3" in text and 'kill_timeout = "2s"' in text
     assert 'java_version = "17"' in text and 'cap_drop = ["ALL"]' in text
     assert 'driver = "crunjar"' in text and 'type        = "batch"' in text
+    assert 'jar_path = "/jars/hello.jar"' in text
 
 
 def test_service_and_raw_exec_templates_extend_java_batch():
-    service = specs.render_job("java-service", {"jar_path": "/x.jar"})
+    service = render("java-service", {"jar_path": "/x.jar"})
     assert 'type        = "service"' in service.hcl and "attempts = 2" in service.hcl
     raw = specs.render_job("raw-exec", {"command": "/bin/sh", "args": ["-c", "exit 0"], "driver": "ignored"})
     assert 'driver = "raw_exec"' in raw.hcl and 'command = "/bin/sh"' in raw.hcl and "memory = 64" in raw.hcl
@@ -325,7 +344,7 @@ def test_a_variable_the_template_never_reads_names_the_closest_one():
 
 
 def test_variables_of_extended_templates_count_as_known():
-    rendered = specs.render_job("java-service", {"jar_path": "/x.jar", "memory": 300, "cpu": 100})
+    rendered = render("java-service", {"jar_path": "/x.jar", "memory": 300, "cpu": 100})
     assert "memory = 300" in rendered.hcl
 
 

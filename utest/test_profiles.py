@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from nomadtest import profiles
 from nomadtest.host import runroot
-from nomadtest.jobs import specs
+from nomadtest.jobs import specs, taskconfig
 from nomadtest.jobs.delivery import JarDelivery
 
 
@@ -63,10 +65,99 @@ def test_a_host_jar_is_served_and_named_in_local(tmp_path, monkeypatch):
 
 
 def test_templates_get_the_driver_under_test_unless_told_otherwise():
-    default = specs.render_job("java-batch", {"jar_path": "/x.jar"}, defaults={"driver": "java"})
+    java = profiles.load("java").task_mapping()
+
+    def task_config(inputs):
+        return taskconfig.render(java, "java", inputs)
+
+    default = specs.render_job(
+        "java-batch", {"jar_path": "/x.jar"}, defaults={"driver": "java"}, task_config=task_config
+    )
     assert 'driver = "java"' in default.hcl
-    explicit = specs.render_job("java-batch", {"jar_path": "/x.jar", "driver": "milo"}, defaults={"driver": "java"})
+    explicit = specs.render_job(
+        "java-batch", {"jar_path": "/x.jar", "driver": "milo"}, defaults={"driver": "java"}, task_config=task_config
+    )
     assert 'driver = "milo"' in explicit.hcl
     assert (
         'driver = "raw_exec"' in specs.render_job("raw-exec", {"command": "/bin/true"}, defaults={"driver": "java"}).hcl
     )
+
+
+def write_profile(tmp_path, text: str):
+    path = tmp_path / "milo.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("capabilites = []\n", r"unknown key\(s\) capabilites"),
+        ('capabilities = ["teleport"]\n', "unknown capability teleport; the framework knows: args, cgroup-limits"),
+        ('[task]\njar = "x"\n', r"\[task\] has unknown key\(s\) jar"),
+        ("[task]\nargs = 3\n", r"\[task\] args must name the driver's task option"),
+        ('jar_delivery = "host_path"\n[task]\nargs = "argv"\n', "needs \\[task\\] jar_path"),
+        ('[task]\nargs = "a"\n[task.command]\nprogram = "java"\noption = "c"\nargs_option = "a"\n', "cannot also"),
+        ('[task.command]\nprogram = "java"\n', r"\[task.command\] needs program"),
+        ('[cleanup]\nbundles = "b"\n', r"\[cleanup\] has unknown key\(s\) bundles"),
+    ],
+)
+def test_a_profile_naming_what_the_framework_does_not_know_is_refused_with_the_fix(tmp_path, text, message):
+    with pytest.raises(profiles.ProfileError, match=message):
+        profiles.load("milo", write_profile(tmp_path, text))
+
+
+def test_inputs_go_to_the_options_the_profile_names_with_its_fixed_ones(tmp_path):
+    profile = profiles.load("milo", write_profile(tmp_path, '[task]\nargs = "argv"\n[task.fixed]\nmode = "jar"\n'))
+    assert profile.task.claimed() == frozenset({"args"})
+    assert profile.lacks(["needs:args", "needs:jvm-options"]) == ["jvm-options"]
+    rendered = taskconfig.render(profile.task_mapping(), "milo", {"jar_path": "local/a.jar", "args": ["x"]})
+    # The driver takes no JAR path: it finds the JAR (an artifact) in local/ itself.
+    assert rendered == {"mode": "jar", "argv": ["x"]}
+    with pytest.raises(specs.JobError, match=r"Driver 'milo' takes no jvm_options.*Tag the test needs:jvm-options"):
+        taskconfig.render(profile.task_mapping(), "milo", {"jvm_options": ["-Xmx8m"]})
+
+
+def test_a_driver_running_java_as_a_command_gets_the_inputs_as_its_arguments():
+    raw_exec = profiles.load("raw_exec").task_mapping()
+    jar = {"jar_path": "local/a.jar", "jvm_options": ["-Xmx8m"], "args": ["1", "2"]}
+    assert taskconfig.render(raw_exec, "raw_exec", jar) == {
+        "command": "java",
+        "args": ["-Xmx8m", "-jar", "local/a.jar", "1", "2"],
+    }
+    main = {"main_class": "app.Main", "class_path": "local/lib/*"}
+    assert taskconfig.render(raw_exec, "raw_exec", main)["args"] == ["-cp", "local/lib/*", "app.Main"]
+    with pytest.raises(specs.JobError, match="give jar_path or main_class"):
+        taskconfig.render(raw_exec, "raw_exec", {"args": ["x"]})
+
+
+def test_a_profile_without_a_task_table_says_how_to_write_one():
+    with pytest.raises(profiles.ProfileError, match=r"has no \[task\] table.*jar_path, main_class"):
+        profiles.load("milo").task_mapping()
+
+
+def test_per_agent_plugin_settings_come_from_the_profile(tmp_path):
+    crunjar = profiles.load("crunjar")
+    expanded = profiles.expand(crunjar.plugin_config, tmp_path / "nomad-1", "42-abc")
+    assert expanded["state_dir"] == f"{tmp_path}/nomad-1/crunjar"
+    assert expanded["cgroup_parent"] == "crunjar-42-abc"
+    assert crunjar.cleanup == {"state_dir": "state_dir", "cgroup_parent": "cgroup_parent", "runtime": "runtime"}
+    assert crunjar.plugin == "nomad-driver-crunjar"
+
+
+def test_the_readme_lists_every_capability_of_the_vocabulary_and_the_profiles_claim_only_those():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    missing = [name for name in profiles.VOCABULARY if f"| `{name}` |" not in readme]
+    assert missing == []
+    for shipped in profiles.PROFILES_DIR.glob("*.toml"):
+        assert profiles.load(shipped.stem).claims() <= set(profiles.VOCABULARY)
+
+
+def test_every_needs_tag_of_the_suites_is_in_the_vocabulary():
+    suites = Path(__file__).resolve().parents[1] / "suites"
+    used = {
+        tag
+        for path in suites.rglob("*.robot")
+        for tag in re.findall(r"needs:([a-z0-9-]+)(?![>=.\w])", path.read_text())
+    }
+    assert used - set(profiles.VOCABULARY) == set()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from nomadtest import versions
+from nomadtest import profiles, versions
 from nomadtest.agents.launching import read_agent_version
 from nomadtest.api.client import NomadAPIError
+from nomadtest.jobs import taskconfig
 from nomadtest.jobs.specs import render_job
 from nomadtest.versions import NomadVersion, VersionError
 
@@ -102,6 +103,7 @@ def test_cluster_job_follows_the_agents_version_for_disconnects(version, present
         "cluster-job",
         {"jar_path": "/j.jar", "disconnect_lost_after": "2m"},
         defaults={"driver": "crunjar", "nomad_version": version},
+        task_config=lambda inputs: taskconfig.render(profiles.load("crunjar").task_mapping(), "crunjar", inputs),
     )
     assert present in rendered.hcl
     assert absent not in rendered.hcl

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from nomadtest import __version__, failures, profiles
-from nomadtest.agents.launching import CRUNJAR
 from nomadtest.agents.manager import FORENSICS_CAPTURE, AgentManager, AgentPaths
 from nomadtest.host import runroot
 from nomadtest.library import NomadLibrary
@@ -21,6 +20,9 @@ from .cluster import Cluster
 from .inspection import Inspection
 from .lifecycle import Lifecycle
 from .nodes import NodeFaults
+
+# The reference driver, tested when neither the import nor NOMAD_DRIVER names another.
+DEFAULT_DRIVER = "crunjar"
 
 __all__ = ["NomadServer", "__version__"]
 
@@ -143,9 +145,16 @@ class NomadServer(NomadLibrary):
             results_dir=Path(results_dir) if results_dir else None,
         )
         runroot.configure(paths.run_root)
-        driver = driver or env.get("NOMAD_DRIVER") or CRUNJAR
-        profile = profiles.load(driver, driver_profile)
-        profiles.use(profile)
+        driver = driver or env.get("NOMAD_DRIVER") or DEFAULT_DRIVER
+        # A profile that cannot be used fails `Driver Profile Should Be Valid`, the suite setup of a
+        # run, with its fix: failing the import instead would only make every keyword unknown.
+        self.profile_error: profiles.ProfileError | None = None
+        try:
+            profile = profiles.load(driver, driver_profile)
+            profiles.use(profile)
+        except profiles.ProfileError as error:
+            self.profile_error = error
+            profile = profiles.DriverProfile(name=driver, source=f"refused: {error}")
         self.manager = AgentManager(paths, driver, {**profile.plugin_config, **(plugin_config or {})})
         if keep_on_failure is not None:
             failures.keep_on_failure(keep_on_failure)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 
+from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
 from nomadtest import profiles, versions
-from nomadtest.library import QUERY, LibraryComponent
+from nomadtest.library import ASSERTION, QUERY, LibraryComponent
 
 
 class Capabilities(LibraryComponent):
@@ -28,9 +29,31 @@ class Capabilities(LibraryComponent):
             "name": profile.name,
             "source": profile.source,
             "jar_delivery": profile.jar_delivery,
-            "capabilities": sorted(profile.capabilities),
+            "capabilities": sorted(profile.claims()),
             "plugin_config": dict(profile.plugin_config),
         }
+
+    @keyword(tags=[ASSERTION])
+    def driver_profile_should_be_valid(self) -> None:
+        """Fails, saying how to fix it, when the profile of the driver under test cannot be used: a
+        profile file that was named but does not exist, a key, capability or task input the framework
+        does not know, or no ``[task]`` table to write the driver's task config from.
+
+        Meant for the suite setup of a whole run (the project's ``suites/__init__.robot`` has it), so
+        that a wrong profile stops the run at its start instead of failing or skipping test by test.
+
+        Example:
+        | *** Settings *** | |
+        | Suite Setup | `Driver Profile Should Be Valid` |
+        """
+        if self.library.profile_error is not None:
+            raise self.library.profile_error
+        profile = profiles.active()
+        profile.task_mapping()
+        logger.info(
+            f"Driver '{profile.name}' ({profile.source}): JARs by {profile.jar_delivery}; claims "
+            f"{', '.join(sorted(profile.claims())) or 'nothing'}."
+        )
 
     @keyword
     def skip_if_driver_lacks_a_needed_capability(self, *capabilities: str) -> None:

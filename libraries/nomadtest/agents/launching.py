@@ -8,11 +8,10 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from robot.api import logger
 
-from nomadtest import versions
+from nomadtest import profiles, versions
 from nomadtest.agents import agentlog, configuration, readiness
 from nomadtest.api.client import NomadAPIError, NomadClient
 from nomadtest.host import netns, processes, runroot, sweep
@@ -20,7 +19,6 @@ from nomadtest.host import ports as portlib
 from nomadtest.registry import REGISTRY, Agent
 from nomadtest.waiting import Deadline
 
-CRUNJAR = "crunjar"
 # How long `nomad version` may take to prove a binary is Nomad.
 VERSION_TIMEOUT = 10
 
@@ -82,20 +80,15 @@ class AgentLauncher:
         return self._run_version
 
     def plugins(self, settings: configuration.AgentSettings, run_dir: Path, uid: str, extra: dict | None) -> dict:
-        config: dict[str, Any] = {}
-        if settings.driver == "raw_exec":
-            config["enabled"] = True
-        if settings.driver == CRUNJAR:
-            # Per agent, so parallel agents never share containers, bundles or cgroups.
-            config["state_dir"] = str(run_dir / CRUNJAR)
-            config["cgroup_parent"] = f"{CRUNJAR}-{uid}"
-        config.update(self.plugin_config)
-        config.update(extra or {})
+        # The profile's per-agent values ({run_dir}, {agent_uid}) keep parallel agents apart.
+        config = profiles.expand({**self.plugin_config, **(extra or {})}, run_dir, uid)
         return {self.plugin_block_name(settings.driver): config}
 
     def plugin_block_name(self, driver: str) -> str:
-        """Nomad names an external plugin's block after its file in plugin_dir, a built-in one after the driver."""
-        for candidate in (f"nomad-driver-{driver}", driver):
+        """Nomad names an external plugin's block after its file in plugin_dir (the profile's ``plugin``, by
+        convention ``nomad-driver-<driver>``), a built-in one after the driver."""
+        named = profiles.for_driver(driver).plugin
+        for candidate in (*([named] if named else []), f"nomad-driver-{driver}", driver):
             if (self.plugin_dir / candidate).is_file():
                 return candidate
         return driver
@@ -122,6 +115,8 @@ class AgentLauncher:
         uid = f"{os.getpid()}-{secrets.token_hex(3)}"
         plugins = self.plugins(settings, run_dir, uid, plugin_config)
         driver_config = plugins[self.plugin_block_name(settings.driver)]
+        cleanup = profiles.for_driver(settings.driver).cleanup
+        swept = {what: str(driver_config[option]) for what, option in cleanup.items() if driver_config.get(option)}
         # Rendered before anything exists on disk, so a bad setting leaves nothing to clean up.
         text = configuration.render_config(
             settings, agent_ports, run_dir, self.plugin_dir, plugins, str(self.run_nomad_version())
@@ -138,16 +133,15 @@ class AgentLauncher:
             log_path=run_dir / "agent.log",
             process=None,
             driver=settings.driver,
-            driver_state_dir=Path(driver_config["state_dir"]) if settings.driver == CRUNJAR else None,
-            cgroup_parent=str(driver_config.get("cgroup_parent", "")) if settings.driver == CRUNJAR else "",
+            driver_state_dir=Path(swept["state_dir"]) if "state_dir" in swept else None,
+            cgroup_parent=swept.get("cgroup_parent", ""),
             owner=owner,
             cluster=cluster,
             uid=uid,
             host=settings.host,
             netns=settings.netns,
         )
-        runtime = driver_config.get("runtime")
-        self._runtimes[agent.name] = runtime if settings.driver == CRUNJAR else None
+        self._runtimes[agent.name] = swept.get("runtime")
         # Registered (and in the state file) before the run dir exists: whatever fails next, a stop or
         # the next run's sweep finds it.
         REGISTRY.add(agent)

@@ -153,7 +153,7 @@ class AgentManager(AgentLauncher, AgentStopper):
             for line in external.sweep_namespaces(self.external, Deadline(60)):
                 logger.info(f"Swept leftovers of an earlier run: {line}")
         profile = profiles.active()
-        claims = ", ".join(sorted(profile.capabilities)) or "none"
+        claims = ", ".join(sorted(profile.claims())) or "none"
         where = (
             f"external cluster at {self.external.address} (NOMAD_ADDR), jobs in a test namespace of their own"
             if self.external is not None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from robot.api import logger
 
 from nomadtest import profiles, versions
 from nomadtest.api.client import NomadAPIError, NomadClient
-from nomadtest.jobs import forensics
+from nomadtest.jobs import forensics, taskconfig
 from nomadtest.jobs.specs import JobError, RenderedJob, check_job_id, format_parse_error, render_job
 from nomadtest.registry import REGISTRY, Agent
 
@@ -28,10 +29,15 @@ def submit_job(
     variables: dict[str, Any],
 ) -> str:
     """Render, deliver the JARs the driver's profile wants as artifacts, parse, register and track a job."""
-    if profiles.active().jar_delivery == "artifact":
+    profile = profiles.for_driver(target.driver)
+    if profile.jar_delivery == "artifact":
         variables = delivery.deliver(variables)
     defaults = {"driver": target.driver, "nomad_version": str(target.nomad_version or versions.PROVEN_VERSION)}
-    rendered = render_job(template_or_file, variables, hcl_text=hcl, unique=unique, defaults=defaults)
+
+    def task_config(inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return taskconfig.render(profile.task_mapping(), target.driver, inputs)
+
+    rendered = render_job(template_or_file, variables, hcl, unique, defaults=defaults, task_config=task_config)
     logger.info(forensics.as_html(f"Job {rendered.job_id} from {rendered.source}", rendered.hcl), html=True)
     job = parse_job(target.client, rendered)
     job_id = check_job_id(job.get("ID", rendered.job_id))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,12 @@ from typing import Any
 import jinja2
 
 from nomadtest import templating
+from nomadtest.profiles import TASK_INPUTS
 
 JOB_TEMPLATES_DIR = templating.TEMPLATES_DIR / "jobs"
+# Templates that read it get the driver's task config, written from its profile out of these inputs.
+TASK_CONFIG_VARIABLE = "task_config"
+TASK_INPUT_VARIABLES = (*TASK_INPUTS, "config")
 
 
 TEMPLATE_SUFFIX = ".hcl.j2"
@@ -112,12 +116,15 @@ def render_job(
     unique: bool = True,
     templates_dir: Path = JOB_TEMPLATES_DIR,
     defaults: Mapping[str, Any] | None = None,
+    task_config: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None,
 ) -> RenderedJob:
     """Render a job template, a template file or template text with a fresh ``job_id``.
 
     ``job_id`` in ``variables`` is the prefix of the unique id (or the id itself when ``unique`` is
     false); without it the prefix is the template's name. ``defaults`` (such as the driver under
-    test) fill in the variables the template reads and the caller did not give.
+    test) fill in the variables the template reads and the caller did not give. A template that
+    reads ``task_config`` gets it from ``task_config``, called with the JAR task's generic inputs
+    among the variables (``jar_path``, ``main_class``..., ``config``): the driver's own option names.
     """
     if (template_or_file is None) == (hcl_text is None):
         raise JobError("Give either a template name or file, or the job's HCL text with hcl=..., not both.")
@@ -135,8 +142,14 @@ def render_job(
             prefix = template_prefix(template_or_file)
     except jinja2.TemplateSyntaxError as error:
         raise JobError(f"Job template {_name(template_or_file)} line {error.lineno}: {error.message}") from None
+    writes_task_config = TASK_CONFIG_VARIABLE in known
+    if writes_task_config:
+        known = known | set(TASK_INPUT_VARIABLES)
     _check_known(template_or_file, variables, known)
     variables = {**{name: value for name, value in (defaults or {}).items() if name in known}, **variables}
+    if writes_task_config:
+        inputs = {name: variables[name] for name in TASK_INPUT_VARIABLES if name in variables}
+        variables[TASK_CONFIG_VARIABLE] = _WrittenOnUse(template_or_file, task_config, inputs)
     requested = str(variables.pop("job_id", prefix))
     job_id = unique_job_id(requested) if unique else check_job_id(requested)
     try:
@@ -152,6 +165,39 @@ def render_job(
     except TypeError as error:
         raise JobError(f"Job template {_name(template_or_file)}: {error}") from None
     return RenderedJob(source=source, job_id=job_id, hcl=text)
+
+
+class _WrittenOnUse(Mapping):
+    """The task config, written only if the template writes it: one that overrides the block (raw-exec)
+    uses its own variables, and its driver needs no profile."""
+
+    def __init__(
+        self,
+        template_or_file: str | None,
+        write: Callable[[Mapping[str, Any]], dict[str, Any]] | None,
+        inputs: Mapping[str, Any],
+    ) -> None:
+        self._template, self._write, self._inputs = template_or_file, write, inputs
+        self._written: dict[str, Any] | None = None
+
+    def _config(self) -> dict[str, Any]:
+        if self._written is None:
+            if self._write is None:
+                raise JobError(
+                    f"Job template {_name(self._template)} writes the driver's task config from its profile: "
+                    "submit it with Submit Job, which knows the driver."
+                )
+            self._written = self._write(self._inputs)
+        return self._written
+
+    def __getitem__(self, key: str) -> Any:
+        return self._config()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._config())
+
+    def __len__(self) -> int:
+        return len(self._config())
 
 
 def _check_known(template_or_file: str | None, variables: Mapping[str, Any], known: set[str]) -> None:
