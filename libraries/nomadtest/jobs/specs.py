@@ -148,7 +148,8 @@ def render_job(
     _check_known(template_or_file, variables, known)
     variables = {**{name: value for name, value in (defaults or {}).items() if name in known}, **variables}
     if writes_task_config:
-        inputs = {name: variables[name] for name in TASK_INPUT_VARIABLES if name in variables}
+        # artifacts is the template's own variable too: it only tells whether a JAR may come that way.
+        inputs = {name: variables[name] for name in (*TASK_INPUT_VARIABLES, "artifacts") if name in variables}
         variables[TASK_CONFIG_VARIABLE] = _WrittenOnUse(template_or_file, task_config, inputs)
     requested = str(variables.pop("job_id", prefix))
     job_id = unique_job_id(requested) if unique else check_job_id(requested)

@@ -16,6 +16,9 @@ from nomadtest.jobs.specs import JobError
 from nomadtest.profiles import TASK_INPUTS, TaskMapping
 
 DRIVER_OPTIONS = "config"
+# Written as empty lists when the driver takes them and none are given: an empty config {} would
+# reach the driver as null, which Nomad's validation refuses.
+LIST_INPUTS = ("jvm_options", "args")
 
 
 def render(mapping: TaskMapping, driver: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -30,6 +33,11 @@ def render(mapping: TaskMapping, driver: str, inputs: Mapping[str, Any]) -> dict
             command.args_option: java_arguments(given, driver),
             **options,
         }
+    if mapping.takes("jar_path") and not ({"jar_path", "main_class"} & set(given) or inputs.get("artifacts")):
+        raise JobError(
+            "The job needs variable 'jar_path': pass it as jar_path=<value> (or main_class=, or artifacts= "
+            "for a driver that runs the one JAR in local/)."
+        )
     refused = [name for name in given if name != "jar_path" and name not in mapping.options]
     if refused:
         needs = sorted({TASK_INPUTS[name] for name in refused})
@@ -39,6 +47,7 @@ def render(mapping: TaskMapping, driver: str, inputs: Mapping[str, Any]) -> dict
             "the option in the profile."
         )
     config = dict(mapping.fixed)
+    given = {**{name: [] for name in LIST_INPUTS if name in mapping.options}, **given}
     for name, value in given.items():
         # A driver that takes no JAR path finds the JAR (delivered as an artifact) in local/ itself.
         if name in mapping.options:
