@@ -188,8 +188,7 @@ def scope_processes(
 
 
 def _ties(scope: Scope, allocations: frozenset[str]) -> taskprocs.TaskTies:
-    places = tuple(Path(path) for path in (scope.run_dir, scope.state_dir) if path)
-    return taskprocs.TaskTies(places, allocations, scope.cgroup_parent)
+    return taskprocs.TaskTies(tuple(scope.places), allocations, scope.cgroup_parent)
 
 
 def is_plugin(info: ProcessInfo, plugin: str) -> bool:
