@@ -1,11 +1,15 @@
 """After a whole test run: fail if anything the agents or their tasks started is still on the host.
 
 Looks for what every run leaves when cleanup is broken: processes naming the run
-root (agents, plugins, monitors, logmon), JVMs in crunjar container cgroups,
-crun containers under the run root, mounts under it, crunjar cgroups, and run
-directories; and what a container run (scripts/container-run.sh) could leave: podman
-containers, mounts under podman's storage, podman's cgroups. Prints one line per leftover and
-exits 1 if there is any.
+root or holding a place below it (agents, plugins, monitors, logmon, tasks; by command
+line, working dir, root dir or open file), JVMs in crunjar container cgroups, crun
+containers under the run root, mounts under it, crunjar cgroups, and run directories;
+what any driver's tasks leave wherever they are: processes of any allocation
+(``NOMAD_ALLOC_ID`` in their environment, or a cgroup named after the allocation),
+containers in the usual OCI runtime roots (``/run/crun``, ``/run/runc``, the driver
+profile's ``leak_roots``) and cgroups named after allocations; and what a container
+run (scripts/container-run.sh) could leave: podman containers, mounts under podman's
+storage, podman's cgroups. Prints one line per leftover and exits 1 if there is any.
 
 With ``--baseline FILE``, run once before the tests (``--save``) and once after,
 only what appeared during the run counts: leftovers of earlier runs on a shared

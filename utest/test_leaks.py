@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import fake_agent, needs_root
 
-from nomadtest.host import leaks, processes
+from nomadtest.host import leaks, ocistate, processes
 from nomadtest.registry import Agent
 
 
@@ -138,3 +138,49 @@ def test_snapshot_lists_mounts_and_container_cgroups(tmp_path):
         for path in made:
             (path / "crunjar-a1-app").rmdir()
             path.rmdir()
+
+
+ALLOC = "3f2a1b2c-0d4e-5f60-7a8b-9c0d1e2f3a4b"
+OTHER_ALLOC = "99999999-0d4e-5f60-7a8b-9c0d1e2f3a4b"
+
+
+def host_view(table=(), containers=(), mounts=(), alloc_cgroups=()) -> leaks.HostView:
+    return leaks.HostView(list(mounts), [], list(table), list(containers), list(alloc_cgroups))
+
+
+def test_a_driver_unknown_to_the_framework_is_found_by_its_agents_dirs_and_allocations(tmp_path):
+    """A raw_exec-like agent: no state dir, no cgroup parent, its allocation known from its log only."""
+    run_dir = tmp_path / "client-1"
+    run_dir.mkdir()
+    log = run_dir / "agent.log"
+    log.write_text(f"[INFO]  client.alloc_runner.task_runner: Task event: alloc_id={ALLOC} task=app\n")
+    scope = leaks.Scope("client-1", str(run_dir), plugin="nomad-driver-raw_exec", log=str(log))
+    escaped = info(4242, 1, ["sleep", "300"], cwd=f"{run_dir}/data/alloc/{ALLOC}/app (deleted)")
+    jvm = leaks.ProcessInfo(4243, 1, "java", ("java", "-jar", "local/app.jar"), "/", "", alloc_env=ALLOC)
+    elsewhere = leaks.ProcessInfo(4244, 1, "java", ("java",), "/", "", alloc_env=OTHER_ALLOC)
+    roots = tmp_path / "run-crun"
+    containers = [
+        ocistate.Container("mine", roots, f'{{"bundle": "{run_dir}/data/alloc/{ALLOC}/app/bundle"}}'),
+        ocistate.Container("by-env", roots, f'{{"env": ["NOMAD_ALLOC_ID={ALLOC}"]}}'),
+        ocistate.Container("theirs", roots, f'{{"env": ["NOMAD_ALLOC_ID={OTHER_ALLOC}"]}}'),
+    ]
+    mounts = [processes.Mount(1, f"/var/lib/mydriver/{ALLOC}/rootfs", "overlay")]
+    cgroups = [Path(f"/sys/fs/cgroup/unified/nomad.slice/{ALLOC}.app.scope"), Path(f"/x/{OTHER_ALLOC}.app")]
+
+    items = leaks.scope_items(scope, None, host_view([escaped, jvm, elsewhere], containers, mounts, cgroups))
+
+    assert sorted(items["processes"]) == [
+        "JVM pid 4243 in allocation 3f2a1b2c (java -jar local/app.jar)",
+        "process pid 4242 in allocation 3f2a1b2c (sleep 300)",
+    ]
+    assert items["containers"] == [f"container mine in {roots}", f"container by-env in {roots}"]
+    assert items["mounts"] == [f"overlay mount /var/lib/mydriver/{ALLOC}/rootfs"]
+    assert items["cgroups"] == [f"cgroup /sys/fs/cgroup/unified/nomad.slice/{ALLOC}.app.scope"]
+
+
+def test_an_agent_without_allocations_claims_no_container_cgroup_or_mount_of_another(tmp_path):
+    scope = leaks.Scope("client-1", str(tmp_path / "client-1"))
+    theirs = ocistate.Container("theirs", tmp_path, f'{{"bundle": "{tmp_path}/client-10/b"}}')
+    view = host_view(containers=[theirs], alloc_cgroups=[Path(f"/x/{OTHER_ALLOC}.app")])
+    items = leaks.scope_items(scope, None, view)
+    assert items["containers"] == [] and items["cgroups"] == [] and items["mounts"] == []

@@ -30,18 +30,27 @@ class Leaks(LibraryComponent):
         The result maps each category to a sorted list of readable items, each prefixed
         with the agent's name:
 
-        | = Category = | = What =                                                        |
-        | processes    | driver monitors, JVMs, logmons, orphaned plugins, other processes |
-        | containers   | containers crun lists in the driver's crun root                 |
-        | bundles      | bundle dirs in the driver's state dir                           |
-        | mounts       | mounts under the agent's run dir and the driver's state dir     |
-        | cgroups      | cgroups below the driver's cgroup parent, in every hierarchy    |
-        | alloc_dirs   | allocation dirs in the agent's data dir                         |
-        | networks     | the network namespace of a stopped client of a test network     |
+        | = Category = | = What =                                                                |
+        | processes    | task processes, driver monitors, JVMs, logmons, orphaned plugins         |
+        | containers   | in the driver's crun root; the agent's tasks' in the usual runtime roots |
+        | bundles      | bundle dirs in the driver's state dir                                    |
+        | mounts       | under the agent's run dir or the driver's state dir, or naming an alloc  |
+        | cgroups      | below the driver's cgroup parent, or named after an allocation           |
+        | alloc_dirs   | allocation dirs in the agent's data dir                                  |
+        | networks     | the network namespace of a stopped client of a test network              |
 
-        Processes counted are those in the agent's process tree, those using its run or
-        state dir (command line or working dir), and those in a cgroup below the driver's
-        cgroup parent; the agent itself and its current driver plugin are not.
+        None of it depends on the driver: the agent's allocations are its alloc dirs and the
+        allocation ids its log names. A process counts when it is in the agent's process tree,
+        when its command line, working dir, root dir or an open file (a task's log FIFO) is in
+        the agent's run dir or the driver's state dir, when its environment (``NOMAD_ALLOC_ID``),
+        cgroup or command line names one of the agent's allocations, when it is in a cgroup
+        below the driver's cgroup parent, or when it descends from such a process, even
+        re-parented to pid 1; the agent itself and its current driver plugin do not count. A
+        process of an allocation says so: ``process pid 1234 in allocation 3f2a1b2c (sleep 300)``.
+        A container counts when its runtime state (bundle, root filesystem, mounts, environment,
+        standard streams) names the agent's run dir or one of its allocations; the roots looked
+        in are ``/run/crun`` and ``/run/runc`` (``$XDG_RUNTIME_DIR/crun`` and ``/runc`` for other
+        users than root) and those the driver profile lists as ``leak_roots``.
 
         The snapshot also records where it looked (``scopes``), so that `Resources Should
         Not Have Leaked` looks at the same places later, even after the agent was restarted

@@ -1,10 +1,11 @@
 """Snapshots of what the tasks of agents hold on the host, and the difference between two of them.
 
-A task driver that leaks leaves processes, crun containers, bundle dirs, mounts,
-cgroups or allocation dirs behind after its tasks are gone. Each is found by
-what ties it to one agent, its *scope*: the agent's process tree and run
-directory, the driver's state directory (crun root and bundles) and the
-driver's cgroup parent.
+A task driver that leaks leaves processes, containers, bundle dirs, mounts, cgroups or
+allocation dirs behind after its tasks are gone. Each is found by what ties it to one agent,
+its *scope*, whatever the driver: the agent's run directory (alloc dirs included), process tree
+and allocations (see :mod:`nomadtest.host.taskprocs`), and the containers the usual OCI runtime
+roots hold for those (:mod:`nomadtest.host.ocistate`); and, for a driver that has them, its
+state directory (crunjar: crun root and bundles) and its cgroup parent.
 
 A snapshot records the scopes it looked at, so that a later snapshot compared
 with it looks at the same places even when the agent was restarted (new pid) or
@@ -17,13 +18,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import psutil
-
-from nomadtest.host import netns, processes
+from nomadtest.host import netns, ocistate, processes, proctable, taskprocs
+from nomadtest.host.proctable import ALLOC_ID, ProcessInfo
 from nomadtest.registry import Agent
 
 CATEGORIES = ("processes", "containers", "bundles", "mounts", "cgroups", "alloc_dirs", "networks")
@@ -41,6 +41,7 @@ class Scope:
     cgroup_parent: str = ""
     plugin: str = ""  # the driver plugin binary's file name, e.g. nomad-driver-crunjar
     netns: str = ""  # the network namespace of a client in a test network (see nomadtest.netns)
+    log: str = ""  # the agent's log, which names every allocation it ran
 
     @classmethod
     def of(cls, agent: Agent) -> Scope:
@@ -51,6 +52,40 @@ class Scope:
             cgroup_parent=agent.cgroup_parent,
             plugin=f"nomad-driver-{agent.driver}",
             netns=agent.netns,
+            log=str(agent.log_path),
+        )
+
+    @property
+    def places(self) -> list[Path]:
+        """The run dir, and the driver's state dir when it lies elsewhere."""
+        run_dir = Path(self.run_dir)
+        state_dir = Path(self.state_dir) if self.state_dir else None
+        return [run_dir] + ([state_dir] if state_dir and not _inside(state_dir, run_dir) else [])
+
+    def allocations(self) -> frozenset[str]:
+        return taskprocs.agent_allocations(Path(self.run_dir), Path(self.log) if self.log else None)
+
+
+@dataclass(frozen=True)
+class HostView:
+    """What a snapshot reads of the host once, for all its scopes."""
+
+    mounts: list[processes.Mount]
+    hierarchies: list[Path]
+    table: list[ProcessInfo]
+    containers: list[ocistate.Container]  # in the usual runtime roots
+    alloc_cgroups: list[Path]  # cgroups named with an allocation id
+
+    @classmethod
+    def read(cls) -> HostView:
+        mounts = processes.read_mounts()
+        hierarchies = processes.cgroup_hierarchies(mounts)
+        return cls(
+            mounts=mounts,
+            hierarchies=hierarchies,
+            table=proctable.read_table(),
+            containers=[container for root in ocistate.runtime_roots() for container in ocistate.containers(root)],
+            alloc_cgroups=processes.cgroups_matching(lambda name: ALLOC_ID.search(name) is not None, hierarchies),
         )
 
 
@@ -63,7 +98,7 @@ def scopes_of(agents: Iterable[Agent], before: Snapshot | None = None) -> list[S
 
 
 def take_snapshot(scopes: Iterable[Scope], agent_pids: dict[str, int | None] | None = None) -> Snapshot:
-    """What is held in ``scopes`` right now, by category.
+    """What is held in ``scopes`` right now, by category, each item prefixed with its agent's name.
 
     ``agent_pids`` maps agent names to the pid of their live ``nomad agent`` process:
     that process and its current driver plugin belong to the agent, not to its tasks,
@@ -71,32 +106,50 @@ def take_snapshot(scopes: Iterable[Scope], agent_pids: dict[str, int | None] | N
     """
     scopes = list(scopes)
     agent_pids = agent_pids or {}
+    host = HostView.read()
     snapshot: Snapshot = {category: [] for category in CATEGORIES}
-    mounts = processes.read_mounts()
-    hierarchies = processes.cgroup_hierarchies(mounts)
-    table = _process_table()
     for scope in scopes:
-        run_dir = Path(scope.run_dir)
-        state_dir = Path(scope.state_dir) if scope.state_dir else None
-        prefix = f"{scope.agent}: "
-        snapshot["processes"] += [prefix + item for item in scope_processes(scope, agent_pids.get(scope.agent), table)]
-        places = [run_dir] + ([state_dir] if state_dir and not _inside(state_dir, run_dir) else [])
-        for place in places:
-            snapshot["mounts"] += [
-                prefix + f"{m.fs_type} mount {m.mount_point}" for m in processes.mounts_under(place, mounts)
-            ]
-        if state_dir is not None:
-            snapshot["containers"] += [prefix + f"container {c}" for c in crun_containers(state_dir / "crun")]
-            snapshot["bundles"] += [prefix + f"bundle {b}" for b in _children(state_dir / "bundles")]
-        if scope.cgroup_parent:
-            snapshot["cgroups"] += [prefix + f"cgroup {c}" for c in container_cgroups(scope.cgroup_parent, hierarchies)]
-        snapshot["alloc_dirs"] += [prefix + f"alloc dir {d}" for d in _children(run_dir / "data" / "alloc")]
-        # A live agent's namespace is its host, not a leftover; once the agent is gone it is one.
-        if scope.netns and agent_pids.get(scope.agent) is None and (netns.NETNS_DIR / scope.netns).exists():
-            snapshot["networks"].append(prefix + f"network namespace {scope.netns}")
+        for category, items in scope_items(scope, agent_pids.get(scope.agent), host).items():
+            snapshot[category] += [f"{scope.agent}: {item}" for item in items]
     result: Snapshot = {category: sorted(set(items)) for category, items in snapshot.items()}
     result[SCOPES_KEY] = [asdict(scope) for scope in scopes]
     return result
+
+
+def scope_items(scope: Scope, agent_pid: int | None, host: HostView) -> dict[str, list[str]]:
+    """What the tasks of one scope hold, by category."""
+    run_dir = Path(scope.run_dir)
+    state_dir = Path(scope.state_dir) if scope.state_dir else None
+    allocations = scope.allocations()
+    mounts = [mount for place in scope.places for mount in processes.mounts_under(place, host.mounts)]
+    mounts += [mount for mount in host.mounts if _ids(mount.mount_point) & allocations]
+    cgroups = [str(cgroup) for cgroup in host.alloc_cgroups if _ids(cgroup.name) & allocations]
+    cgroups += container_cgroups(scope.cgroup_parent, host.hierarchies) if scope.cgroup_parent else []
+    items = {
+        "processes": scope_processes(scope, agent_pid, host.table, allocations),
+        "containers": [str(c) for c in host.containers if _names_scope(c.state, scope, allocations)],
+        "bundles": [],
+        "mounts": [f"{m.fs_type} mount {m.mount_point}" for m in mounts],
+        "cgroups": [f"cgroup {cgroup}" for cgroup in cgroups],
+        "alloc_dirs": [f"alloc dir {d}" for d in _children(run_dir / "data" / "alloc")],
+        "networks": [],
+    }
+    if state_dir is not None:
+        items["containers"] += [f"container {c}" for c in crun_containers(state_dir / "crun")]
+        items["bundles"] = [f"bundle {b}" for b in _children(state_dir / "bundles")]
+    # A live agent's namespace is its host, not a leftover; once the agent is gone it is one.
+    if scope.netns and agent_pid is None and (netns.NETNS_DIR / scope.netns).exists():
+        items["networks"] = [f"network namespace {scope.netns}"]
+    return items
+
+
+def _ids(text: str) -> set[str]:
+    return set(ALLOC_ID.findall(text))
+
+
+def _names_scope(text: str, scope: Scope, allocations: frozenset[str]) -> bool:
+    """Whether ``text`` (a container's runtime state) names a place of the scope or one of its allocations."""
+    return any(processes.path_pattern(place).search(text) for place in scope.places) or bool(_ids(text) & allocations)
 
 
 def leaked(before: Snapshot | None, after: Snapshot) -> dict[str, list[str]]:
@@ -119,77 +172,23 @@ def count(snapshot: dict) -> int:
 # -- processes -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ProcessInfo:
-    pid: int
-    ppid: int
-    name: str
-    cmdline: tuple[str, ...]
-    cwd: str
-    cgroups: str
-
-
-def _process_table() -> list[ProcessInfo]:
-    table = []
-    for process in psutil.process_iter(["pid", "ppid", "name", "cmdline", "cwd"]):
-        info = process.info
-        try:
-            cgroups = Path(f"/proc/{info['pid']}/cgroup").read_text()
-        except OSError:
-            continue  # gone already
-        table.append(
-            ProcessInfo(
-                pid=info["pid"],
-                ppid=info["ppid"] or 0,
-                name=info["name"] or "",
-                cmdline=tuple(info["cmdline"] or ()),
-                cwd=info["cwd"] or "",
-                cgroups=cgroups,
-            )
-        )
-    return table
-
-
-def scope_processes(scope: Scope, agent_pid: int | None, table: list[ProcessInfo]) -> list[str]:
-    """Processes of the scope's tasks: the agent's descendants, processes using its run or state dir,
-    and processes in a cgroup below the driver's cgroup parent; without the agent and its current plugin."""
+def scope_processes(
+    scope: Scope, agent_pid: int | None, table: list[ProcessInfo], allocations: frozenset[str] = frozenset()
+) -> list[str]:
+    """Processes of the scope's tasks (see :mod:`nomadtest.host.taskprocs`), with what ties one driver's
+    to the scope (its state dir and cgroup parent); without the agent and its current plugin."""
     by_pid = {info.pid: info for info in table}
-    patterns = [processes.path_pattern(Path(path)) for path in (scope.run_dir, scope.state_dir) if path]
-    marker = f":/{scope.cgroup_parent}/" if scope.cgroup_parent else None
-    found: dict[int, ProcessInfo] = {}
-    if agent_pid is not None:
-        for info in _descendants(agent_pid, table):
-            found[info.pid] = info
-    for info in table:
-        command = " ".join(info.cmdline)
-        uses_dirs = any(pattern.search(command) or pattern.match(info.cwd) for pattern in patterns)
-        if uses_dirs or (marker is not None and marker in info.cgroups):
-            found[info.pid] = info
-    own = _own_lineage()
+    found = taskprocs.task_processes(_ties(scope, allocations), table, agent_pid)
     items = []
-    for info in found.values():
-        if info.pid in own or info.pid == agent_pid:
-            continue
+    for info in found:
         if agent_pid is not None and info.ppid == agent_pid and is_plugin(info, scope.plugin):
             continue  # the agent's current driver plugin belongs to the agent, not to a task
         items.append(describe_process(info, scope, by_pid))
     return items
 
 
-def _descendants(pid: int, table: list[ProcessInfo]) -> Iterator[ProcessInfo]:
-    children: dict[int, list[ProcessInfo]] = {}
-    for info in table:
-        children.setdefault(info.ppid, []).append(info)
-    pending = list(children.get(pid, []))
-    while pending:
-        info = pending.pop()
-        yield info
-        pending += children.get(info.pid, [])
-
-
-def _own_lineage() -> set[int]:
-    me = psutil.Process()
-    return {me.pid, *(parent.pid for parent in me.parents())}
+def _ties(scope: Scope, allocations: frozenset[str]) -> taskprocs.TaskTies:
+    return taskprocs.TaskTies(tuple(scope.places), allocations, scope.cgroup_parent)
 
 
 def is_plugin(info: ProcessInfo, plugin: str) -> bool:
@@ -201,7 +200,7 @@ def is_monitor(info: ProcessInfo) -> bool:
 
 
 def describe_process(info: ProcessInfo, scope: Scope, by_pid: dict[int, ProcessInfo]) -> str:
-    """``<role> pid N (...)``: stable for as long as the process lives."""
+    """``<role> pid N [in allocation A] (...)``: stable for as long as the process lives."""
     if is_monitor(info):
         return f"driver monitor pid {info.pid} (container {_monitor_container(info)})"
     if is_plugin(info, scope.plugin):
@@ -209,11 +208,12 @@ def describe_process(info: ProcessInfo, scope: Scope, by_pid: dict[int, ProcessI
         if parent is None or info.ppid == 1:
             return f"driver plugin pid {info.pid} (orphaned: its agent is gone)"
         return f"driver plugin pid {info.pid} (child of pid {info.ppid}: {' '.join(parent.cmdline[:2])})"
-    if info.name == "java":
-        return f"JVM pid {info.pid} ({' '.join(info.cmdline)[:160]})"
     if info.cmdline[1:2] == ("logmon",):
         return f"logmon pid {info.pid}"
-    return f"process pid {info.pid} ({' '.join(info.cmdline)[:160] or info.name})"
+    role = "JVM" if info.name == "java" else "process"
+    allocation = info.allocation()
+    where = f" in allocation {taskprocs.short_id(allocation)}" if allocation else ""
+    return f"{role} pid {info.pid}{where} ({info.command[:160] or info.name})"
 
 
 def _monitor_container(info: ProcessInfo) -> str:

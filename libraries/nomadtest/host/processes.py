@@ -200,6 +200,24 @@ def cgroup_hierarchies(mounts: list[Mount]) -> list[Path]:
     return [Path(mount.mount_point) for mount in mounts if mount.fs_type in ("cgroup", "cgroup2")]
 
 
+def cgroups_matching(matches: Callable[[str], bool], hierarchies: Iterable[Path], depth: int = 4) -> list[Path]:
+    """Cgroups whose name ``matches``, the topmost of a matching branch only, ``depth`` levels down at most.
+
+    Task cgroups sit near the top (a parent such as ``nomad.slice``, maybe a partition, then
+    the task's), so a bounded walk finds them at a cost that does not grow with the host's tree.
+    """
+    found = []
+    for hierarchy in hierarchies:
+        base = str(hierarchy).count("/")
+        for directory, subdirs, _ in os.walk(hierarchy):
+            for name in [name for name in subdirs if matches(name)]:
+                found.append(Path(directory, name))
+                subdirs.remove(name)
+            if directory.count("/") - base >= depth - 1:
+                subdirs.clear()
+    return found
+
+
 def remove_cgroups(matches: Callable[[str], bool], hierarchies: Iterable[Path], wait: float = 3.0) -> list[str]:
     """rmdir every cgroup whose name ``matches``, with its children first; returns those left.
 
