@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from nomadtest import profiles
 from nomadtest.host import ocistate
 
@@ -59,4 +61,5 @@ def test_a_profile_adds_its_leak_roots_and_one_without_them_adds_none(tmp_path):
     assert ocistate.profile_roots(profiles.load("other", without)) == []
     assert ocistate.profile_roots(profiles.DriverProfile(name="none", source="no profile (x does not exist)")) == []
     without.write_text('leak_roots = "/not/a/list"\n')
-    assert ocistate.profile_roots(profiles.load("other", without)) == []
+    with pytest.raises(profiles.ProfileError, match="leak_roots must be a list of absolute paths"):
+        profiles.load("other", without)

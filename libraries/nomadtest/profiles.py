@@ -55,7 +55,17 @@ TASK_INPUTS = {
     "jvm_options": "jvm-options",
     "args": "args",
 }
-PROFILE_KEYS = {"name", "description", "jar_delivery", "capabilities", "plugin", "plugin_config", "task", "cleanup"}
+PROFILE_KEYS = {
+    "name",
+    "description",
+    "jar_delivery",
+    "capabilities",
+    "plugin",
+    "plugin_config",
+    "task",
+    "cleanup",
+    "leak_roots",
+}
 # What the framework sweeps after an agent, named by the plugin option that holds it: the driver's
 # state dir (an OCI runtime root under it), the cgroup parent of its containers, the OCI runtime.
 CLEANUP_KEYS = {"state_dir", "cgroup_parent", "runtime"}
@@ -125,6 +135,8 @@ class DriverProfile:
     plugin_config: dict[str, Any] = field(default_factory=dict)
     task: TaskMapping | None = None
     cleanup: dict[str, str] = field(default_factory=dict)
+    # OCI runtime roots of the driver's own, searched for leaked containers besides crun's and runc's.
+    leak_roots: tuple[str, ...] = ()
     # The plugin binary's file name in plugin_dir (Nomad names its config block after it); empty for
     # a driver built into Nomad.
     plugin: str = ""
@@ -206,6 +218,7 @@ def _parse(driver: str, chosen: Path, content: dict[str, Any]) -> DriverProfile:
         plugin_config=dict(content.get("plugin_config", {})),
         task=task,
         cleanup=_cleanup(chosen, content.get("cleanup", {})),
+        leak_roots=_leak_roots(chosen, content.get("leak_roots", [])),
         plugin=str(content.get("plugin", "")),
     )
 
@@ -249,6 +262,12 @@ def _cleanup(chosen: Path, table: dict[str, Any]) -> dict[str, str]:
             f"{_known(CLEANUP_KEYS)}, each naming the plugin option that holds it."
         )
     return {key: str(option) for key, option in table.items()}
+
+
+def _leak_roots(chosen: Path, roots: Any) -> tuple[str, ...]:
+    if not isinstance(roots, list) or not all(isinstance(root, str) and root.startswith("/") for root in roots):
+        raise ProfileError(f"Driver profile {chosen}: leak_roots must be a list of absolute paths, not {roots!r}.")
+    return tuple(roots)
 
 
 def expand(config: Any, run_dir: Path, agent_uid: str) -> Any:

@@ -12,7 +12,6 @@ enough to tell which agent's task it was without asking the runtime or the drive
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from nomadtest import profiles
 ROOT_DEFAULTS = (Path("/run/crun"), Path("/run/runc"))
 USER_ROOTS = ("crun", "runc")  # below $XDG_RUNTIME_DIR for a user other than root
 STATE_FILES = ("status", "config.json", "state.json")
-PROFILE_KEY = "leak_roots"
 
 
 @dataclass(frozen=True)
@@ -43,17 +41,11 @@ def runtime_roots(profile: profiles.DriverProfile | None = None) -> list[Path]:
 
 
 def profile_roots(profile: profiles.DriverProfile | None = None) -> list[Path]:
-    """``leak_roots`` of the driver profile's TOML file; none when it names none or cannot be read.
-
-    Read from the file, so a profile gets the key before ``DriverProfile`` has a field for it.
-    """
+    """The driver profile's ``leak_roots``; none when the profile cannot be used (its error is told elsewhere)."""
     try:
-        source = Path((profile or profiles.active()).source)
-        content = tomllib.loads(source.read_text()) if source.is_file() else {}
-    except (profiles.ProfileError, OSError, tomllib.TOMLDecodeError):
+        return [Path(root) for root in (profile or profiles.active()).leak_roots]
+    except profiles.ProfileError:
         return []
-    roots = content.get(PROFILE_KEY, [])
-    return [Path(root) for root in roots if isinstance(root, str)] if isinstance(roots, list) else []
 
 
 def containers(root: Path) -> list[Container]:
