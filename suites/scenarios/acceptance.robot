@@ -21,6 +21,7 @@ A JAR Runs To Completion And Says Hello
 
 A Failing JAR Is Reported With Its Own Exit Code
     [Documentation]    A JAR that ends with a non-zero status fails the task with exactly that status.
+    [Tags]    needs:args
     Given The Driver Is Healthy
     When A Batch Job Runs    exit-code.jar    3
     Then The Task Fails

@@ -70,6 +70,7 @@ Fetched Files Are Readable By The Task User
     [Documentation]    A file fetched with ``mode = "file"`` lands at exactly the path given as its
     ...    destination; it and the JAR arrive owned by root with mode 644, so the task user nobody
     ...    can read both but not change them.
+    [Tags]    needs:args
     ${settings}=    Create Artifact    settings.txt    content=greeting=hello\n
     ${jar}=    Get Artifact Url    resource-reader.jar
     ${artifacts}=    Evaluate
@@ -87,7 +88,7 @@ Fetched Files Are Readable By The Task User
 Chown Gives Fetched Files To The Task User
     [Documentation]    With ``chown = true`` and the task's user named, Nomad gives the fetched file to
     ...    that user, as its artifact block documents: owned by nobody, writable by it.
-    [Tags]    needs:nomad>=1.9.2
+    [Tags]    needs:nomad>=1.9.2    needs:args
     ${settings}=    Create Artifact    owned.txt    content=owned\n
     ${jar}=    Get Artifact Url    resource-reader.jar
     ${artifacts}=    Evaluate

@@ -9,7 +9,7 @@ Resource            ../../resources/scenarios.resource
 Suite Setup         Start Shared Nomad Agent
 Suite Teardown      Stop Jobs And Check For Leaks
 
-Test Tags           area:edge    story:edge-output
+Test Tags           area:edge    story:edge-output    needs:args
 
 
 *** Variables ***

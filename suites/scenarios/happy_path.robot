@@ -24,6 +24,7 @@ Simple JAR Prints Exactly Its Output
 Arguments Reach The Main Class Unchanged
     [Documentation]    Each argument arrives as one, unsplit and unexpanded: spaces, quotes, shell
     ...    characters and an empty argument included.
+    [Tags]    needs:args
     VAR    @{args}=    one    two words    ${EMPTY}    "quoted"    $HOME    *    --flag=value
     ${job}=    Submit Job    java-batch    jar_path=${JARS}/echo.jar    args=${args}
     Wait For Job To Complete Successfully    ${job}
@@ -59,6 +60,7 @@ Task Environment Is Visible To The JVM
 Second Artifact Is Readable In Local
     [Documentation]    A resource file fetched as a second artifact, next to the JAR fetched as the
     ...    first, is in ``local/`` and readable by the application, byte for byte.
+    [Tags]    needs:args
     VAR    ${content}=    db.url=jdbc:h2:mem:e2e\nfeature.flags=alpha,beta\n
     ${resource}=    Create Artifact    app.properties    content=${content}
     ${jar}=    Get Artifact Url    resource-reader.jar
@@ -70,7 +72,7 @@ Second Artifact Is Readable In Local
 
 JAR Delivered As An HTTP Artifact Runs Without A Jar Path
     [Documentation]    A job naming no ``jar_path`` runs the one JAR its artifact put into ``local/``.
-    [Tags]    needs:jar-discovery
+    [Tags]    needs:jar-discovery    needs:args
     ${url}=    Get Artifact Url    echo.jar
     ${job}=    Submit Job    java-batch    artifacts=${{ [{"source": $url}] }}    args=${{ ["from", "http"] }}
     Wait For Job To Complete Successfully    ${job}
