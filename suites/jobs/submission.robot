@@ -75,8 +75,9 @@ Malformed Job HCL Fails With Nomad's Message And Line
     Should Contain    ${message}    > 4 | task "t" { driver = "crunjar"
 
 Missing Template Variable Fails Naming The Variable
-    [Documentation]    Templates are strict: a forgotten variable is an error that names it.
-    Run Keyword And Expect Error    *jar_path*    Submit Job    java-batch
+    [Documentation]    Templates are strict: a forgotten variable is an error that names it, before Nomad
+    ...    sees the job (raw-exec needs its ``command``, whatever the driver under test).
+    Run Keyword And Expect Error    *needs variable 'command'*    Submit Job    raw-exec
 
 Job Nomad Rejects Fails With Nomad's Reason
     [Documentation]    A job that parses but is invalid is rejected with Nomad's validation message.
