@@ -82,6 +82,18 @@ def test_task_processes_are_found_and_named_but_not_the_agent_or_its_plugin(tmp_
     assert "driver plugin pid 101 (child of pid 100: /repo/bin/nomad agent)" in leftovers
 
 
+def test_every_plugin_the_live_agent_runs_is_its_own_whatever_driver_is_under_test(tmp_path):
+    run_dir = str(tmp_path / "nomad-1")
+    # raw_exec is under test, but Nomad starts every plugin in plugin_dir: crunjar's too.
+    scope = leaks.Scope("nomad-1", run_dir, plugin="nomad-driver-raw_exec")
+    table = [
+        info(100, 1, ["/repo/bin/nomad", "agent", "-config", f"{run_dir}/agent.hcl"], cwd=run_dir),
+        info(101, 100, ["/repo/bin/plugins/nomad-driver-crunjar"], cwd=run_dir),
+        info(104, 100, ["/repo/bin/nomad", "executor", "{}"], cwd=f"{run_dir}/data/alloc/a1"),
+    ]
+    assert leaks.scope_processes(scope, 100, table) == ["process pid 104 (/repo/bin/nomad executor {})"]
+
+
 def test_missing_crun_root_and_cgroup_parent_hold_nothing(tmp_path):
     assert leaks.crun_containers(tmp_path / "no-such-root") == []
     assert leaks.container_cgroups("no-such-parent", [tmp_path]) == []

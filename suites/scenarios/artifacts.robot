@@ -42,7 +42,8 @@ Slow Server Beyond The Artifact Timeout Fails The Download
     ...    config=${{ {"client": {"artifact": {"http_read_timeout": "${READ_TIMEOUT}"}}} }}
     Set Artifact Fault    slow.jar    delay=${SLOW_ANSWER}
     ${url}=    Add Artifact    ${JARS}/hello.jar    slow.jar
-    ${job}=    Submit Job    java-batch    artifacts=${{ [{"source": $url}] }}    agent=${agent}
+    ${job}=    Submit Job    java-batch    artifacts=${{ [{"source": $url}] }}    jar_path=local/slow.jar
+    ...    agent=${agent}
     Wait For Task State    ${job}    dead    failed=${True}    timeout=30s    agent=${agent}
     Task Events Should Contain    ${job}    Failed Artifact Download
     ...    failed to download artifact "${{ re.escape($url) }}": .*context deadline exceeded    regexp=${True}
@@ -70,7 +71,7 @@ Fetched Files Are Readable By The Task User
     [Documentation]    A file fetched with ``mode = "file"`` lands at exactly the path given as its
     ...    destination; it and the JAR arrive owned by root with mode 644, so the task user nobody
     ...    can read both but not change them.
-    [Tags]    needs:args
+    [Tags]    needs:args    needs:isolation
     ${settings}=    Create Artifact    settings.txt    content=greeting=hello\n
     ${jar}=    Get Artifact Url    resource-reader.jar
     ${artifacts}=    Evaluate

@@ -25,6 +25,7 @@ ${NOBODY}           65534
 *** Test Cases ***
 JVM Is Process 1 Of Its Own Pid Namespace
     [Documentation]    The JVM is pid 1 and sees no other process: the host's are hidden.
+    [Tags]    needs:isolation
     Should Be Equal As Integers    ${PROBE}[pid]    1
     Should Be Equal As Integers    ${PROBE}[visible-processes]    1
 
@@ -71,7 +72,8 @@ Capabilities Are Reduced To The Default Set
 
 Task Directories Are Writable As Designed
     [Documentation]    The task's own ``local/`` and the shared ``alloc/`` directory are writable by the
-    ...    task user, unlike the rest of the file system.
+    ...    task user, unlike the rest of the file system (the probe looks at the container's paths).
+    [Tags]    needs:isolation
     Should Be Equal    ${PROBE}[local-writable]    true
     Should Be Equal    ${PROBE}[alloc-writable]    true
 

@@ -179,12 +179,17 @@ def scope_processes(
     to the scope (its state dir and cgroup parent); without the agent and its current plugin."""
     by_pid = {info.pid: info for info in table}
     found = taskprocs.task_processes(_ties(scope, allocations), table, agent_pid)
-    items = []
-    for info in found:
-        if agent_pid is not None and info.ppid == agent_pid and is_plugin(info, scope.plugin):
-            continue  # the agent's current driver plugin belongs to the agent, not to a task
-        items.append(describe_process(info, scope, by_pid))
-    return items
+    agent = by_pid.get(agent_pid) if agent_pid is not None else None
+    return [describe_process(info, scope, by_pid) for info in found if not _agents_plugin(info, agent)]
+
+
+def _agents_plugin(info: ProcessInfo, agent: ProcessInfo | None) -> bool:
+    """A plugin the live agent runs belongs to it, not to a task: whichever driver is under test, the
+    agent starts every plugin in its plugin dir. Its task helpers (logmon, executors) are the Nomad
+    binary itself, started again."""
+    if agent is None or info.ppid != agent.pid or not info.cmdline or not agent.cmdline:
+        return False
+    return info.cmdline[0] != agent.cmdline[0] and not is_monitor(info)
 
 
 def _ties(scope: Scope, allocations: frozenset[str]) -> taskprocs.TaskTies:
