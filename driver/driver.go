@@ -66,6 +66,11 @@ type Driver struct {
 	// monitorPath is the binary started as `<monitorPath> monitor <json>`;
 	// normally this plugin binary itself.
 	monitorPath string
+
+	// faults are the deliberate bugs CRUNJAR_FAULTS asks for (faults.go);
+	// faultsErr says why its value was refused.
+	faults    faultSet
+	faultsErr error
 }
 
 // NewDriver returns a driver with the default configuration.
@@ -82,6 +87,8 @@ func NewDriver(ctx context.Context, logger hclog.Logger) *Driver {
 		tasks:       newTaskStore(),
 		monitorPath: exe,
 	}
+	d.faults, d.faultsErr = parseFaults(os.Getenv(faultsEnv))
+	d.logFaults()
 	if err := d.applyConfig(PluginConfig{}); err != nil {
 		logger.Error("default configuration is invalid", "error", err)
 	}
