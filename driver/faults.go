@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Fault injection for the conformance kit's self-test: the plugin process's
@@ -81,4 +84,30 @@ func (d *Driver) logFaults() {
 		d.logger.Warn("fault injection is on: this plugin has deliberate bugs, for the conformance kit's self-test only",
 			"faults", d.faults.String())
 	}
+}
+
+// killMonitor sends sig to the task's monitor instead of its container:
+// kill-runtime-only.
+func (h *taskHandle) killMonitor(_ string, sig unix.Signal) error {
+	return unix.Kill(h.state.MonitorPID, sig)
+}
+
+// abandon makes a task look stopped by sig while its JVM runs on
+// (survive-stop): it records the exit a JVM shows for sig, then kills the
+// monitor, so the task's handle reads that record as the task's end.
+func (h *taskHandle) abandon(sig unix.Signal) error {
+	st := exitStatus{ExitCode: 128 + int(sig), FinishedAt: time.Now()}
+	if sig == unix.SIGKILL {
+		st.Signal = int(sig)
+	}
+	if err := writeExitStatus(h.state.BundleDir, st); err != nil {
+		return err
+	}
+	if err := h.killMonitor(h.state.ContainerID, unix.SIGKILL); err != nil {
+		return err
+	}
+	if !h.waitDone(killTimeout) {
+		return fmt.Errorf("crunjar monitor (pid %d) did not exit after SIGKILL", h.state.MonitorPID)
+	}
+	return nil
 }
