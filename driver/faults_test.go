@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -202,6 +204,46 @@ func TestFault_DropEnvAndNoAllocMount(t *testing.T) {
 	}
 }
 
+func TestFault_TruncateStdoutRelay(t *testing.T) {
+	r, fifo, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	const hold = 300 * time.Millisecond
+	w, err := lossyStdout(fifo, hold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewReader(r)
+	expect := func(want string) time.Duration {
+		t.Helper()
+		start := time.Now()
+		got, err := lines.ReadString('\n')
+		if got != want || err != nil {
+			t.Fatalf("got %q, %v; want %q", got, err, want)
+		}
+		return time.Since(start)
+	}
+
+	fmt.Fprint(w, "first\nsecond\n")
+	expect("first\n")
+	// The newest line comes once the output has been quiet for hold.
+	if took := expect("second\n"); took < hold/2 {
+		t.Errorf("the newest line came after %s, before the output was quiet for %s", took, hold)
+	}
+	fmt.Fprint(w, "third\nlast")
+	expect("third\n")
+	fmt.Fprint(w, " line\n")
+	w.Close()
+	if rest, err := io.ReadAll(lines); err != nil || len(rest) != 0 {
+		t.Fatalf("want the last line lost and end of file, got %q, %v", rest, err)
+	}
+}
+
 // The TestHarness_Fault tests run real containers with one fault each.
 
 func newFaultyHarnessTest(t *testing.T, faults ...string) (PluginConfig, *Driver, *testutils.DriverHarness) {
@@ -257,6 +299,40 @@ func TestHarness_FaultKillRuntimeOnly(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, "the JVM's end", func() bool { return !running(state.ContainerPID) })
 	assertNothingLeft(t, pc, state.ContainerID)
+}
+
+func TestHarness_FaultWrongExitCode(t *testing.T) {
+	_, d, h := newFaultyHarnessTest(t, faultWrongExitCode)
+	task := newJarTask(t, d, h, "killed", "Sleeper", TaskConfig{Args: []string{"600000", "0", "0"}}, 256)
+	startTask(t, h, task)
+	waitLog(t, task, "stdout", "ready", 30*time.Second)
+
+	if err := h.StopTask(task.ID, 10*time.Second, "SIGKILL"); err != nil {
+		t.Fatal(err)
+	}
+	if res := waitResult(t, h, task.ID, 10*time.Second); res.ExitCode != 0 || res.Signal != 0 {
+		t.Fatalf("want exit code 0 and no signal instead of 137 and 9, got %+v", res)
+	}
+}
+
+func TestHarness_FaultTruncateStdout(t *testing.T) {
+	_, d, h := newFaultyHarnessTest(t, faultTruncateStdout)
+	task := newJarTask(t, d, h, "truncated", "Sleeper", TaskConfig{Args: []string{"600000", "0", "0"}}, 256)
+	startTask(t, h, task)
+	// A line the JVM prints while it keeps running does arrive.
+	waitLog(t, task, "stdout", "ready", 30*time.Second)
+
+	if err := h.StopTask(task.ID, 20*time.Second, "SIGTERM"); err != nil {
+		t.Fatal(err)
+	}
+	if res := waitResult(t, h, task.ID, 10*time.Second); res.ExitCode != 143 {
+		t.Fatalf("want exit code 143, got %+v", res)
+	}
+	// Time for the log collector to write a line that would still come.
+	time.Sleep(time.Second)
+	if out := readLog(t, task, "stdout"); strings.Contains(out, "shutdown hook ran") {
+		t.Fatalf("the last line arrived:\n%s", out)
+	}
 }
 
 func TestHarness_FaultSurviveStop(t *testing.T) {
