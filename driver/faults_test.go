@@ -371,7 +371,15 @@ func TestHarness_FaultLeakContainer(t *testing.T) {
 	if err := h.DestroyTask(task.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{filepath.Join(state.CrunRoot, state.ContainerID), state.BundleDir} {
+	left := []string{filepath.Join(state.CrunRoot, state.ContainerID), state.BundleDir}
+	hs, err := cgroupHierarchies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dir, ok := cgroupDir(hs, "memory", state.CgroupPath); ok {
+		left = append(left, dir)
+	}
+	for _, p := range left {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("want %s left behind: %v", p, err)
 		}
