@@ -70,6 +70,7 @@ Stubborn JVM Is Killed After Kill Timeout
 Signals Sent With Signal Task Reach The JVM
     [Documentation]    SIGHUP and SIGUSR1 sent through Nomad arrive at the JVM's handlers in the order
     ...    sent, and Nomad records each as a Signaling event; the JVM keeps running.
+    [Tags]    needs:signals
     ${job}=    Submit Job    java-service    jar_path=${JARS}/signal-echo.jar
     Wait Until Task Log Contains    ${job}    signal-echo ready
     Signal Task And Wait For Its Echo    ${job}    SIGHUP
