@@ -76,3 +76,27 @@ def test_the_table_shows_each_expected_test_with_its_first_message_line():
     assert "Env Reaches The JVM" in row and "failed" in row and row.endswith("no line 'env: X'")
     missing = catalogue.catch_table([FAULT], {"drop-env": Run("drop-env", 1.0, 1)})[1]
     assert "not run" in missing
+
+
+def test_leftovers_that_go_within_the_grace_period_are_not_left_behind(tmp_path):
+    # A leftover check that finds a JVM not yet reaped the first time it is asked, then nothing.
+    checker = tmp_path / "check.py"
+    checker.write_text(
+        "import pathlib\n"
+        f"asked = pathlib.Path({str(tmp_path / 'asked')!r})\n"
+        "first = not asked.exists()\n"
+        "asked.touch()\n"
+        "if first:\n"
+        "    print('left behind: container JVM 7: (gone)')\n"
+        "print(f'leftover check of /tmp/nomad-e2e: {int(first)} item(s) left behind by this run')\n"
+    )
+    run = Run("survive-stop", 1.0, 1)
+    catalogue.check_leftovers(run, [sys.executable, str(checker)], tmp_path / "leftovers.txt")
+    assert (run.leftover_check_ran, run.left_behind, run.gone_late) == (True, [], 1)
+    assert "container JVM 7" in (tmp_path / "leftovers.txt").read_text()
+
+
+def test_a_leftover_check_that_prints_no_count_did_not_run(tmp_path):
+    run = Run("drop-env", 1.0, 1)
+    catalogue.check_leftovers(run, [sys.executable, "-c", "raise SystemExit(2)"], tmp_path / "leftovers.txt")
+    assert not run.leftover_check_ran
