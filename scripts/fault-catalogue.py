@@ -12,8 +12,9 @@ it: a run must leave nothing for the next one. What goes within a grace period w
 under way (a killed JVM not yet reaped), reported as such; the next run starts once it is gone.
 What the leak checks inside the run found (``Resources leaked``) is reported per fault too.
 
-Prints a table (fault, test, outcome, the first line of the test's failure message), each run's
-time, failures and leaks, and ``N of N faults caught``. Exits 1 unless every fault was caught, the
+Prints the control run's tests, a table of faults (fault, test, outcome, the test's time and the
+first line of its failure message), each run's time, failures and leaks, and ``N of N faults
+caught``. Exits 1 unless every fault was caught, the
 control run passed and no run left anything behind.
 
     .venv/bin/python scripts/fault-catalogue.py                  # make test-faults
@@ -92,6 +93,7 @@ CATALOGUE = (
 class Result:
     status: str  # PASS, FAIL or SKIP as robot says
     message: str
+    seconds: float = 0.0
 
     @property
     def outcome(self) -> str:
@@ -126,7 +128,7 @@ def read_results(output_xml: Path) -> tuple[dict[str, Result], list[str]]:
     tests: dict[str, Result] = {}
     leaks: list[str] = []
     for test in result.suite.all_tests:
-        tests[test.full_name] = Result(test.status, test.message)
+        tests[test.full_name] = Result(test.status, test.message, test.elapsed_time.total_seconds())
         own = test.message.split(ALSO_SUITE_TEARDOWN_FAILED)[0]
         if not own.startswith(SUITE_TEARDOWN_FAILED) and (found := LEAKED.search(own)):
             leaks.append(f"{test.name}: {found['count']} item(s)")
@@ -157,14 +159,28 @@ def short_name(full_name: str) -> str:
 
 
 def catch_table(faults: list[Fault], runs: dict[str, Run]) -> list[str]:
-    rows = [("fault", "expected test", "outcome", "failure message (first line)")]
+    rows = [("fault", "expected test", "outcome", "seconds", "failure message (first line)")]
     for fault in faults:
         run = runs[fault.name]
         for name in fault.tests:
             result = run.tests.get(name)
-            outcome = result.outcome if result else "not run"
-            message = first_line(result.message) if result and result.status == "FAIL" else ""
-            rows.append((fault.name, short_name(name), outcome, message))
+            if result is None:
+                rows.append((fault.name, short_name(name), "not run", "", ""))
+                continue
+            message = first_line(result.message) if result.status == "FAIL" else ""
+            rows.append((fault.name, short_name(name), result.outcome, f"{result.seconds:.1f}", message))
+    return aligned(rows)
+
+
+def control_table(run: Run, tests: list[str]) -> list[str]:
+    rows = [("without a fault", "outcome", "seconds", "failure message (first line)")]
+    for name in tests:
+        result = run.tests.get(name)
+        if result is None:
+            rows.append((short_name(name), "not run", "", ""))
+        else:
+            message = first_line(result.message) if result.status == "FAIL" else ""
+            rows.append((short_name(name), result.outcome, f"{result.seconds:.1f}", message))
     return aligned(rows)
 
 
@@ -269,6 +285,9 @@ def main() -> int:
         print(f"{fault}: {len(tests)} test(s) into {args.results / fault}", flush=True)
         runs[fault] = run_robot(fault, tests, args.results / fault)
     print()
+    if not args.skip_control:
+        print("\n".join(control_table(runs[CONTROL], selected)))
+        print()
     print("\n".join(catch_table(faults, runs)))
     print()
     print("\n".join(run_table(list(runs.values()))))

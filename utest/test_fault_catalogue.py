@@ -100,3 +100,11 @@ def test_a_leftover_check_that_prints_no_count_did_not_run(tmp_path):
     run = Run("drop-env", 1.0, 1)
     catalogue.check_leftovers(run, [sys.executable, "-c", "raise SystemExit(2)"], tmp_path / "leftovers.txt")
     assert not run.leftover_check_ran
+
+
+def test_the_control_table_shows_each_selected_test_and_its_time():
+    run = Run("none", 1.0, 0, tests={"Top.Suite.A": Result("PASS", "", 2.25)})
+    header, passed, missing = catalogue.control_table(run, ["Top.Suite.A", "Top.Suite.B"])
+    assert header.startswith("without a fault")
+    assert passed.split() == ["A", "passed", "2.2"]
+    assert missing.split() == ["B", "not", "run"]
