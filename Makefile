@@ -135,6 +135,10 @@ test-conformance: setup ## The driver-agnostic suites against DRIVER=<name> (its
 	python3 scripts/capability-matrix.py --driver $(DRIVER) $(RESULTS)/conformance-$(DRIVER)/output.xml || status=1; \
 	exit $$status
 
+.PHONY: test-faults
+test-faults: setup ## crunjar with each injected fault (driver/FAULTS.md): the tests that must catch it fail, into results/faults/
+	$(PYTHON) scripts/fault-catalogue.py --results $(RESULTS)/faults
+
 .PHONY: test-external
 EXTERNAL_CLUSTER := $(RESULTS)/external-cluster
 EXTERNAL_SUITES  := $(CONFORMANCE_SUITES) --suite Suites.External

@@ -66,6 +66,11 @@ type Driver struct {
 	// monitorPath is the binary started as `<monitorPath> monitor <json>`;
 	// normally this plugin binary itself.
 	monitorPath string
+
+	// faults are the deliberate bugs CRUNJAR_FAULTS asks for (faults.go);
+	// faultsErr says why its value was refused.
+	faults    faultSet
+	faultsErr error
 }
 
 // NewDriver returns a driver with the default configuration.
@@ -82,6 +87,8 @@ func NewDriver(ctx context.Context, logger hclog.Logger) *Driver {
 		tasks:       newTaskStore(),
 		monitorPath: exe,
 	}
+	d.faults, d.faultsErr = parseFaults(os.Getenv(faultsEnv))
+	d.logFaults()
 	if err := d.applyConfig(PluginConfig{}); err != nil {
 		logger.Error("default configuration is invalid", "error", err)
 	}
@@ -253,6 +260,10 @@ func (d *Driver) RecoverTask(handle *drivers.TaskHandle) error {
 	h, tracked := d.tasks.Get(taskID)
 	how := []any{"state", "already tracked"}
 	if !tracked {
+		if d.faults.has(faultRecoverFails) {
+			// A restarted plugin cannot reattach: Nomad starts the task anew.
+			return fmt.Errorf("recovering task %s: crunjar fault %s", taskID, faultRecoverFails)
+		}
 		var err error
 		if h, err = d.recoverHandle(handle); err != nil {
 			return err
@@ -369,6 +380,10 @@ func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) e
 	if !h.IsRunning() {
 		return nil
 	}
+	if d.faults.has(faultSurviveStop) {
+		// Nomad sees the exit it expects; the JVM never gets the signal.
+		return h.abandon(sig)
+	}
 	if err := h.crun.kill(h.state.ContainerID, sig); err != nil && !h.waitDone(time.Second) {
 		d.logger.Warn("sending stop signal failed; killing", "container_id", h.state.ContainerID, "error", err)
 	}
@@ -376,7 +391,12 @@ func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) e
 		return nil
 	}
 	d.logger.Info("task did not stop in time; sending SIGKILL", "container_id", h.state.ContainerID, "timeout", timeout)
-	if err := h.crun.kill(h.state.ContainerID, unix.SIGKILL); err != nil && !h.waitDone(time.Second) {
+	kill := h.crun.kill
+	if d.faults.has(faultKillRuntimeOnly) {
+		// The monitor dies instead of the JVM, which runs on.
+		kill = h.killMonitor
+	}
+	if err := kill(h.state.ContainerID, unix.SIGKILL); err != nil && !h.waitDone(time.Second) {
 		return err
 	}
 	if !h.waitDone(killTimeout) {
@@ -391,6 +411,11 @@ func (d *Driver) DestroyTask(taskID string, force bool) error {
 		// Already destroyed; there is nothing left to remove.
 		return nil
 	}
+	if d.faults.has(faultSurviveStop) {
+		// The task is forgotten; its container and JVM are not touched.
+		d.tasks.Delete(taskID)
+		return nil
+	}
 	if h.IsRunning() {
 		if !force {
 			return fmt.Errorf("cannot destroy running task %s: stop it first or force", taskID)
@@ -401,6 +426,11 @@ func (d *Driver) DestroyTask(taskID string, force bool) error {
 		if !h.waitDone(killTimeout) {
 			d.logger.Warn("container still running after SIGKILL; deleting anyway", "container_id", h.state.ContainerID)
 		}
+	}
+	if d.faults.has(faultLeakContainer) {
+		// The container stays in crun's root, with its bundle and cgroup.
+		d.tasks.Delete(taskID)
+		return nil
 	}
 	if err := cleanupContainer(h.crun, h.state.ContainerID, h.state.BundleDir, h.state.CgroupPath); err != nil {
 		return fmt.Errorf("destroying container %s: %v", h.state.ContainerID, err)
@@ -433,6 +463,10 @@ func (d *Driver) SignalTask(taskID string, signal string) error {
 	h, sig, err := d.handleAndSignal(taskID, signal)
 	if err != nil {
 		return err
+	}
+	if d.faults.has(faultSignalCrash) {
+		// Dereferencing the nil handle below panics the plugin process.
+		h = nil
 	}
 	return h.crun.kill(h.state.ContainerID, sig)
 }

@@ -95,6 +95,14 @@ func (d *Driver) buildFingerprint() *drivers.Fingerprint {
 		fp.HealthDescription = fmt.Sprintf(format, args...)
 		return fp
 	}
+	// A test run shows its injected faults in the node's attributes; a
+	// refused CRUNJAR_FAULTS keeps tasks off the driver.
+	if d.faultsErr != nil {
+		return unhealthy("%v", d.faultsErr)
+	}
+	if len(d.faults) > 0 {
+		fp.Attributes[attrPrefix+".faults"] = pstructs.NewStringAttribute(d.faults.String())
+	}
 	if os.Geteuid() != 0 {
 		fp.Health = drivers.HealthStateUndetected
 		fp.HealthDescription = "crunjar must run as root: crun needs it to create containers and cgroups"

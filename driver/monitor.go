@@ -54,6 +54,9 @@ type monitorConfig struct {
 	Stdout      string `json:"stdout"`
 	Stderr      string `json:"stderr"`
 	Cgroup      string `json:"cgroup"`
+	// Faults are the plugin's CRUNJAR_FAULTS; the monitor acts on
+	// wrong-exit-code and truncate-stdout.
+	Faults faultSet `json:"faults,omitempty"`
 }
 
 // exitStatus is <bundle>/exit.json.
@@ -105,6 +108,10 @@ func runMonitor(arg string) int {
 	report(fmt.Sprintf("started %d", pid))
 
 	st := waitContainer(pid)
+	if cfg.Faults.has(faultWrongExitCode) && st.Signal != 0 {
+		// A JVM killed by a signal is recorded as a clean exit.
+		st.ExitCode, st.Signal = 0, 0
+	}
 	if n, err := oomKillCount(cfg.Cgroup); err != nil {
 		fmt.Fprintln(os.Stderr, "crunjar monitor: reading OOM counter:", err)
 	} else {
@@ -124,6 +131,12 @@ func startContainer(cfg *monitorConfig) (int, error) {
 	stdout, err := openOutput(cfg.Stdout)
 	if err != nil {
 		return 0, err
+	}
+	if cfg.Faults.has(faultTruncateStdout) {
+		// The JVM writes into a relay that loses the last line at exit.
+		if stdout, err = lossyStdout(stdout, lastLineHoldBack); err != nil {
+			return 0, err
+		}
 	}
 	defer stdout.Close()
 	stderr, err := openOutput(cfg.Stderr)
@@ -259,6 +272,7 @@ func (d *Driver) startMonitor(state *TaskState, cfg *drivers.TaskConfig) (*exec.
 		Stdout:      cfg.StdoutPath,
 		Stderr:      cfg.StderrPath,
 		Cgroup:      state.CgroupPath,
+		Faults:      d.faults,
 	}
 	arg, err := json.Marshal(mc)
 	if err != nil {

@@ -326,6 +326,15 @@ func (d *Driver) prepareSpec(cfg *drivers.TaskConfig, tc *TaskConfig, id string)
 		WritableRootfs: tc.WritableRootfs,
 		NewPrivileges:  tc.AllowPrivilegeEscalation,
 	}
+	if d.faults.has(faultDropEnv) {
+		// Only what the driver sets itself (JAVA_HOME, PATH) reaches the
+		// JVM, which therefore still starts; the task's env does not.
+		cs.Env = taskEnv(&drivers.TaskConfig{}, j.Home)
+	}
+	if d.faults.has(faultNoAllocMount) {
+		// The container gets no /alloc.
+		cs.AllocDir = ""
+	}
 	if cs.Seccomp, err = seccompProfile(tc.Seccomp); err != nil {
 		return nil, err
 	}

@@ -1,7 +1,7 @@
 *** Settings ***
 Documentation       Story: edge cases of output. Large volumes of stdout, a single very long line and a
 ...                 service logging for half a minute all reach Nomad complete, in order, while they are
-...                 written.
+...                 written, and a task's last line is not lost when it exits.
 
 Library             String
 Resource            ../../resources/scenarios.resource
@@ -34,6 +34,13 @@ One Megabyte Single Line Arrives Intact
     ${done}=    Large Output Should Be Complete    ${job}
     Should Be Equal As Integers    ${done}[lines]    1
     Should Be Equal As Integers    ${done}[bytes]    ${ONE_MIB}
+
+Line Printed Right Before Exit Is In The Log
+    [Documentation]    A JAR whose last act is to print one line and exit: that line, the whole of its
+    ...    output, is in the log once the task is dead.
+    ${job}=    Submit Job    java-batch    jar_path=${JARS}/exit-code.jar
+    Wait For Job To Complete Successfully    ${job}
+    Task Log Should Be Equal    ${job}    exiting with 0\n
 
 Long Running Service Streams Its Log For Thirty Seconds And Stops Cleanly
     [Documentation]    A service printing a heartbeat every 0.5 s for 30 s: each heartbeat can be read

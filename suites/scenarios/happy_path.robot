@@ -1,7 +1,7 @@
 *** Settings ***
 Documentation       Story: happy path. A JAR given by path or fetched over HTTP runs to completion with
-...                 exactly the output, arguments and environment it was given, and reads resources
-...                 delivered next to it.
+...                 exactly the output, arguments and environment it was given, reads resources
+...                 delivered next to it, and shares files with the other tasks of its allocation.
 
 Resource            ../../resources/scenarios.resource
 
@@ -57,6 +57,15 @@ Task Environment Is Visible To The JVM
     ...    env: NOMAD_MEMORY_LIMIT=300
     # /local in a container; the host path of the task's local/ for a driver without one.
     Task Log Should Match Regexp    ${job}    (?m)^env: NOMAD_TASK_DIR=(/.*)?/local$
+
+Tasks Of A Group Share Files Through The Alloc Dir
+    [Documentation]    Two tasks of one allocation each leave a file in the shared dir ``NOMAD_ALLOC_DIR``
+    ...    names and read the one the other task left there: both complete.
+    ${job}=    Submit Job    ${CURDIR}/jobs/java-two-tasks.hcl.j2    jar_path=${JARS}/alloc-share.jar
+    Wait For Job To Complete Successfully    ${job}
+    FOR    ${task}    IN    first    second
+        Task Log Should Contain    ${job}    read from another task:    task=${task}
+    END
 
 Second Artifact Is Readable In Local
     [Documentation]    A resource file fetched as a second artifact, next to the JAR fetched as the

@@ -35,6 +35,27 @@ Stopped Job Leaves No Container Or JVM
     Container Should Not Exist    ${container}
     Process Should Not Be Running    ${pid}
 
+Stopped Job Leaves No JVM Running
+    [Documentation]    Once the task of a stopped service job is dead, its JVM has exited too: stopping
+    ...    a job stops what it ran, not only what Nomad reports of it.
+    [Tags]    story:stop    needs:local-agents
+    ${job}=    Submit Job    java-service    jar_path=${JARS}/long-runner.jar
+    Wait Until Task Log Contains    ${job}    heartbeat 2
+    ${pid}=    Get Task Process Id    ${job}
+    Stop Job    ${job}    purge=${False}
+    Wait For Task State    ${job}    dead
+    Process Should Not Be Running    ${pid}    The JVM (pid ${pid}) still runs after its task was stopped
+
+Purged Job Leaves Nothing Of Its Task On The Host
+    [Documentation]    Stopping and purging a job that ran removes everything its task held on the host:
+    ...    processes, containers, their state, mounts, cgroups and the allocation's dirs.
+    [Tags]    story:stop    needs:local-agents
+    ${before}=    Take Resource Snapshot
+    ${job}=    Submit Job    java-service    jar_path=${JARS}/long-runner.jar
+    Wait Until Task Log Contains    ${job}    heartbeat 2
+    Stop Job    ${job}
+    Resources Should Not Have Leaked    ${before}    timeout=30s
+
 Restarted Allocation Runs A New JVM And Keeps Both Runs' Output
     [Documentation]    Restart Allocation restarts the task in place once: a new JVM (another host pid)
     ...    starts, and the task's log holds the first run's output followed by the second's.

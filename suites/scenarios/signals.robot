@@ -2,7 +2,8 @@
 Documentation       Story: signals. Stopping a task sends the JVM SIGTERM (crunjar's default stop signal,
 ...                 as for Docker and Podman; Nomad's exec and java drivers default to SIGINT), so
 ...                 shutdown hooks run; a JVM that ignores it is SIGKILLed once kill_timeout has passed;
-...                 Signal Task reaches the JVM; and Nomad records each step as the events it documents.
+...                 Signal Task reaches the JVM without crashing the driver plugin; and Nomad records each
+...                 step as the events it documents.
 ...
 ...                 What "stopped successfully" means here: a JVM ends on SIGTERM by running its shutdown
 ...                 hooks and exiting with status 143 (128 + 15) by itself, so Nomad's Terminated event
@@ -70,6 +71,7 @@ Stubborn JVM Is Killed After Kill Timeout
 Signals Sent With Signal Task Reach The JVM
     [Documentation]    SIGHUP and SIGUSR1 sent through Nomad arrive at the JVM's handlers in the order
     ...    sent, and Nomad records each as a Signaling event; the JVM keeps running.
+    [Tags]    needs:signals
     ${job}=    Submit Job    java-service    jar_path=${JARS}/signal-echo.jar
     Wait Until Task Log Contains    ${job}    signal-echo ready
     Signal Task And Wait For Its Echo    ${job}    SIGHUP
@@ -78,6 +80,18 @@ Signals Sent With Signal Task Reach The JVM
     # The client reports non-terminal task events to the servers in batches, up to a second late.
     Wait Until Keyword Succeeds    10s    200ms    Signaling Events Should Be    ${job}    SIGHUP    SIGUSR1
     Wait For Task State    ${job}    running    timeout=5s
+
+Signal Task Leaves The Driver Plugin Running
+    [Documentation]    The driver plugin process that delivers a signal to the JVM is still the one
+    ...    running afterwards: handling Signal Task does not crash it.
+    [Tags]    needs:signals    needs:local-agents
+    ${plugin}=    Get Driver Plugin Process Unless Built In
+    ${job}=    Submit Job    java-service    jar_path=${JARS}/signal-echo.jar
+    Wait Until Task Log Contains    ${job}    signal-echo ready
+    Signal Task And Wait For Its Echo    ${job}    SIGHUP
+    ${after}=    Get Driver Plugin Process
+    Should Be Equal As Integers    ${after}    ${plugin}
+    ...    The driver plugin process ${plugin} is gone after Signal Task; Nomad relaunched it as ${after}
 
 Stopped Task Goes Through Nomad's Documented Events
     [Documentation]    A service task that is started, then stopped, shows exactly Nomad's documented
@@ -102,6 +116,16 @@ Signal Task And Wait For Its Echo
     [Arguments]    ${job}    ${signal}
     Signal Task    ${job}    ${signal}
     Wait Until Task Log Contains    ${job}    received ${signal}    timeout=10s
+
+Get Driver Plugin Process Unless Built In
+    [Documentation]    The pid of the shared agent's driver plugin process; skips the test when the
+    ...    driver is built into Nomad and so runs inside the agent's own process.
+    ${agent}=    Get Nomad Agent Info
+    ${binary}=    Evaluate    os.path.join($agent["plugin_dir"], "nomad-driver-" + $agent["driver"])    modules=os
+    ${external}=    Evaluate    os.path.isfile($binary)    modules=os
+    Skip If    not ${external}    Driver '${agent}[driver]' is built into Nomad: it has no plugin process of its own
+    ${pid}=    Get Driver Plugin Process
+    RETURN    ${pid}
 
 Signaling Events Should Be
     [Documentation]    The task's Signaling events name exactly ``signals``, in order.
