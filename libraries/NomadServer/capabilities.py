@@ -18,7 +18,7 @@ class Capabilities(LibraryComponent):
     @keyword(tags=[QUERY])
     def get_driver_profile(self) -> dict:
         """Returns the profile of the driver under test: ``name``, ``source``, ``jar_delivery``,
-        ``capabilities`` (a sorted list) and ``plugin_config``.
+        ``capabilities`` (a sorted list), ``plugin_config`` and ``plugin`` (the plugin's file name).
 
         Example:
         | ${profile} = | `Get Driver Profile` |
@@ -31,6 +31,7 @@ class Capabilities(LibraryComponent):
             "jar_delivery": profile.jar_delivery,
             "capabilities": sorted(profile.claims()),
             "plugin_config": dict(profile.plugin_config),
+            "plugin": profile.plugin_binary,
         }
 
     @keyword(tags=[ASSERTION])

@@ -151,6 +151,11 @@ class DriverProfile:
         have = self.claims() | run_capabilities()
         return [capability for capability in wanted if capability not in have]
 
+    @property
+    def plugin_binary(self) -> str:
+        """The plugin's file name in plugin_dir: the profile's ``plugin``, else Nomad's convention."""
+        return self.plugin or f"nomad-driver-{self.name}"
+
     def claims(self) -> frozenset[str]:
         """Every capability the driver has: those it claims and the task inputs its mapping takes."""
         return self.capabilities | (self.task.claimed() if self.task else frozenset())

@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 import requests
 
+from nomadtest import profiles
 from nomadtest.agents import agentlog, nodes
 from nomadtest.api.client import NomadAPIError, api_path
 from nomadtest.api.watch import watch
@@ -75,7 +76,7 @@ def parse_signal(name: str) -> signals.Signals:
 
 
 def plugin_binary(agent: Agent) -> str:
-    return f"nomad-driver-{agent.driver}"
+    return profiles.for_driver(agent.driver).plugin_binary
 
 
 def plugin_processes(agent: Agent, binary: str) -> list[psutil.Process]:

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from nomadtest import profiles
 from nomadtest.host import netns, ocistate, processes, proctable, taskprocs
 from nomadtest.host.proctable import ALLOC_ID, ProcessInfo
 from nomadtest.registry import Agent
@@ -50,7 +51,7 @@ class Scope:
             run_dir=str(agent.run_dir),
             state_dir=str(agent.driver_state_dir or ""),
             cgroup_parent=agent.cgroup_parent,
-            plugin=f"nomad-driver-{agent.driver}",
+            plugin=profiles.for_driver(agent.driver).plugin_binary,
             netns=agent.netns,
             log=str(agent.log_path),
         )
