@@ -528,29 +528,20 @@ func TestRecoverTask_ExitedAndTracked(t *testing.T) {
 		t.Fatal("want an error for a nil handle")
 	}
 
-	cfg := &drivers.TaskConfig{ID: "task-1", Name: "app", AllocID: "alloc-1"}
-	bundle := t.TempDir()
-	if err := writeExitStatus(bundle, exitStatus{ExitCode: 3, FinishedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	handle := drivers.NewTaskHandle(taskHandleVersion)
-	handle.Config = cfg
-	if err := handle.SetDriverState(&TaskState{TaskConfig: cfg, ContainerID: "c1", BundleDir: bundle}); err != nil {
-		t.Fatal(err)
-	}
+	handle := exitedTaskHandle(t, 3)
 	if err := d.RecoverTask(handle); err != nil {
 		t.Fatalf("RecoverTask: %v", err)
 	}
-	status, err := d.InspectTask(cfg.ID)
+	status, err := d.InspectTask(handle.Config.ID)
 	if err != nil || status.State != drivers.TaskStateExited || status.ExitResult.ExitCode != 3 {
 		t.Fatalf("recovered status %+v %v, want exited with code 3", status, err)
 	}
 
-	tracked, _ := d.tasks.Get(cfg.ID)
+	tracked, _ := d.tasks.Get(handle.Config.ID)
 	if err := d.RecoverTask(handle); err != nil {
 		t.Fatalf("RecoverTask of a tracked task: %v", err)
 	}
-	if h, _ := d.tasks.Get(cfg.ID); h != tracked {
+	if h, _ := d.tasks.Get(handle.Config.ID); h != tracked {
 		t.Fatal("recovering a tracked task replaced its handle")
 	}
 }

@@ -126,16 +126,7 @@ func TestFault_SignalCrash(t *testing.T) {
 func TestFault_RecoverFails(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	cfg := &drivers.TaskConfig{ID: "task-1", Name: "app", AllocID: "alloc-1"}
-	bundle := t.TempDir()
-	if err := writeExitStatus(bundle, exitStatus{ExitCode: 3, FinishedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	handle := drivers.NewTaskHandle(taskHandleVersion)
-	handle.Config = cfg
-	if err := handle.SetDriverState(&TaskState{TaskConfig: cfg, ContainerID: "c1", BundleDir: bundle}); err != nil {
-		t.Fatal(err)
-	}
+	handle := exitedTaskHandle(t, 3)
 
 	// A restarted plugin cannot reattach.
 	d := NewDriver(ctx, hclog.NewNullLogger())
@@ -143,7 +134,7 @@ func TestFault_RecoverFails(t *testing.T) {
 	if err := d.RecoverTask(handle); err == nil || !strings.Contains(err.Error(), "recover-fails") {
 		t.Fatalf("want an error naming the fault, got %v", err)
 	}
-	if _, ok := d.tasks.Get(cfg.ID); ok {
+	if _, ok := d.tasks.Get(handle.Config.ID); ok {
 		t.Fatal("the task is tracked after a failed recovery")
 	}
 

@@ -398,3 +398,20 @@ func assertNothingLeft(t *testing.T, pc PluginConfig, id string) {
 		}
 	}
 }
+
+// exitedTaskHandle is the handle of a task whose monitor left exit code
+// code behind: recoverable without a container.
+func exitedTaskHandle(t *testing.T, code int) *drivers.TaskHandle {
+	t.Helper()
+	cfg := &drivers.TaskConfig{ID: "task-1", Name: "app", AllocID: "alloc-1"}
+	bundle := t.TempDir()
+	if err := writeExitStatus(bundle, exitStatus{ExitCode: code, FinishedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	handle := drivers.NewTaskHandle(taskHandleVersion)
+	handle.Config = cfg
+	if err := handle.SetDriverState(&TaskState{TaskConfig: cfg, ContainerID: "c1", BundleDir: bundle}); err != nil {
+		t.Fatal(err)
+	}
+	return handle
+}
