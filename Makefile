@@ -72,12 +72,13 @@ $(DRIVER_BIN): $(DRIVER_SRC)
 
 .PHONY: jars
 jars: $(JARS) $(FIXTURES) ## Compile the test applications and generate broken fixtures into jars/build/
-# One directory per application under jars/apps/, its entry point in Main.java.
+# One directory per application under jars/apps/, its entry point in Main.java; the kit builds the same way.
+JAR_BUILDER := libraries/nomadtest/kit/testjars.py
 .SECONDEXPANSION:
-jars/build/%.jar: $$(wildcard jars/apps/%/*.java) scripts/build-jar.sh
-	bash scripts/build-jar.sh $* $@
-$(FIXTURES): jars/build/hello.jar scripts/make-fixtures.sh
-	bash scripts/make-fixtures.sh jars/build/hello.jar $(dir $@)
+jars/build/%.jar: $$(wildcard jars/apps/%/*) $(JAR_BUILDER) | $(VENV)/.installed
+	$(PYTHON) -m nomadtest.kit.testjars jar jars/apps/$* $@
+$(FIXTURES): jars/build/hello.jar $(JAR_BUILDER)
+	$(PYTHON) -m nomadtest.kit.testjars broken jars/build/hello.jar $(dir $@)
 	@touch $@
 
 .PHONY: test-unit
