@@ -73,6 +73,8 @@ class Run:
 def execute(run: Run) -> int:
     """Runs the suites and returns robot's (or pabot's) exit status."""
     run.outputdir.mkdir(parents=True, exist_ok=True)
+    # An earlier run's output.xml must not be reported as this one's if robot writes none.
+    (run.outputdir / OUTPUT).unlink(missing_ok=True)
     with plugin_dir(run) as plugins:
         # In the output dir: pabot keeps its .pabotsuitenames in the working directory.
         environment = {**os.environ, **run.environment(plugins)}
