@@ -92,7 +92,7 @@ def build_jar(app: Path, jar: Path) -> None:
     if javac is None:
         raise BuildError(
             f"No javac compiles for Java {release}, which the test application {app.name} needs: install a "
-            f"JDK {release} or later (Debian: apt-get install openjdk-17-jdk-headless) or point JAVA_HOME at one."
+            f"JDK {release} or later (a JDK, not a JRE: javac builds the test JARs) or point JAVA_HOME at one."
         )
     with tempfile.TemporaryDirectory() as classes:
         sources = sorted(str(source) for source in app.glob("*.java"))
