@@ -72,12 +72,13 @@ $(DRIVER_BIN): $(DRIVER_SRC)
 
 .PHONY: jars
 jars: $(JARS) $(FIXTURES) ## Compile the test applications and generate broken fixtures into jars/build/
-# One directory per application under jars/apps/, its entry point in Main.java.
+# One directory per application under jars/apps/, its entry point in Main.java; the kit builds the same way.
+JAR_BUILDER := libraries/nomadtest/kit/testjars.py
 .SECONDEXPANSION:
-jars/build/%.jar: $$(wildcard jars/apps/%/*.java) scripts/build-jar.sh
-	bash scripts/build-jar.sh $* $@
-$(FIXTURES): jars/build/hello.jar scripts/make-fixtures.sh
-	bash scripts/make-fixtures.sh jars/build/hello.jar $(dir $@)
+jars/build/%.jar: $$(wildcard jars/apps/%/*) $(JAR_BUILDER) | $(VENV)/.installed
+	$(PYTHON) -m nomadtest.kit.testjars jar jars/apps/$* $@
+$(FIXTURES): jars/build/hello.jar $(JAR_BUILDER)
+	$(PYTHON) -m nomadtest.kit.testjars broken jars/build/hello.jar $(dir $@)
 	@touch $@
 
 .PHONY: test-unit
@@ -127,13 +128,14 @@ soak: setup ## The e2e suites RUNS times, serial and pabot in turn, with a flaki
 
 .PHONY: test-conformance
 DRIVER ?= crunjar
+# The plugin binary under test: crunjar's is built here; Nomad's built-in drivers (java, raw_exec) have none.
+PLUGIN ?= $(if $(filter crunjar,$(DRIVER)),$(CURDIR)/$(DRIVER_BIN))
+# nomadtest.kit.conformance.SUITES (a unit test keeps the two equal), for test-external's robot run.
 CONFORMANCE_SUITES := --suite Suites.Jobs --suite Suites.Output --suite Suites.Scenarios --suite Suites.Api
-test-conformance: setup ## The driver-agnostic suites against DRIVER=<name> (its profile in resources/drivers/), with a capability matrix
-	@status=0; \
-	NOMAD_DRIVER=$(DRIVER) $(VENV)/bin/robot $(ROBOT_COMMON) --outputdir $(RESULTS)/conformance-$(DRIVER) \
-		--metadata "Conformance of:$(DRIVER)" $(CONFORMANCE_SUITES) $(ROBOT_OPTS) suites/ || status=1; \
-	python3 scripts/capability-matrix.py --driver $(DRIVER) $(RESULTS)/conformance-$(DRIVER)/output.xml || status=1; \
-	exit $$status
+test-conformance: setup ## `nomad-e2e conformance` against DRIVER=<name> (PLUGIN=<binary>): the driver-agnostic suites and a capability matrix
+	$(PYTHON) -m nomadtest.kit conformance --driver $(DRIVER) $(if $(PLUGIN),--plugin $(PLUGIN)) \
+		--nomad-bin $(NOMAD_BIN) $(if $(NOMAD_DRIVER_PROFILE),--profile $(NOMAD_DRIVER_PROFILE)) \
+		--outputdir $(RESULTS)/conformance-$(DRIVER) -- $(ROBOT_OPTS)
 
 .PHONY: test-faults
 test-faults: setup ## crunjar with each injected fault (driver/FAULTS.md): the tests that must catch it fail, into results/faults/
@@ -157,7 +159,7 @@ test-external: setup ## An ACL cluster started out of band; the driver-agnostic 
 	exit $$status
 
 .PHONY: test-install
-test-install: setup ## pip install . into a fresh venv, then a suite outside the checkout runs a JAR
+test-install: setup ## The wheel in a fresh venv: a suite outside the checkout runs a JAR, nomad-e2e conformance runs area:happy
 	bash scripts/check-install.sh
 
 .PHONY: test-all

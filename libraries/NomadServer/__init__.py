@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from nomadtest import __version__, failures, profiles
+from nomadtest.agents import needs
 from nomadtest.agents.manager import FORENSICS_CAPTURE, AgentManager, AgentPaths
 from nomadtest.host import runroot
 from nomadtest.library import NomadLibrary
@@ -69,8 +70,9 @@ class NomadServer(NomadLibrary):
     config, and the capabilities it claims (``isolation``, ``cgroup-limits``, ``oom-reporting``,
     ``recovery``, ``exec``, ``signals``, ``java-version``...). A test tagged
     ``needs:<capability>`` is skipped with the reason when the driver does not claim it (the
-    suites' test setup calls `Skip If Driver Lacks A Needed Capability`). A driver without a
-    profile claims nothing and gets its JARs as artifacts.
+    suites' test setup calls `Skip If Driver Lacks A Needed Capability`, and when a suite setup
+    fails, so that its tests never reach their test setup, a listener of this library skips them in
+    its place). A driver without a profile claims nothing and gets its JARs as artifacts.
 
     = The crunjar plugin's options =
 
@@ -159,7 +161,11 @@ class NomadServer(NomadLibrary):
         if keep_on_failure is not None:
             failures.keep_on_failure(keep_on_failure)
         failures.register(FORENSICS_CAPTURE, lambda test: self.manager.log_forensics(REGISTRY.agents()))
-        self.ROBOT_LIBRARY_LISTENER = OwnershipListener(self.manager.release)
+        listeners = [OwnershipListener(self.manager.release)]
+        if self.profile_error is None:
+            # First, so a test kept a skip is no failure to the ownership listener's forensics.
+            listeners.insert(0, needs.UnmetNeedsListener(lambda tags: needs.unmet_need(tags, self.manager)))
+        self.ROBOT_LIBRARY_LISTENER = listeners
         super().__init__([Lifecycle, Cluster, Inspection, AgentLogs, Capabilities, NodeFaults])
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
-from nomadtest import profiles, versions
+from nomadtest import profiles
+from nomadtest.agents import needs
 from nomadtest.library import ASSERTION, QUERY, LibraryComponent
 
 
@@ -65,7 +64,8 @@ class Capabilities(LibraryComponent):
 
         Meant for ``Test Setup`` (the project's ``suites/__init__.robot`` has it), or with
         capabilities for a ``Suite Setup`` whose own steps need them: skipping there skips the
-        whole suite.
+        whole suite. A test whose suite setup failed never reaches its Test Setup; the library's
+        listener skips it all the same when its needs are unmet, naming both reasons.
 
         Example:
         | *** Settings *** | | |
@@ -73,29 +73,9 @@ class Capabilities(LibraryComponent):
         | Suite Setup | `Skip If Driver Lacks A Needed Capability` | isolation |
         """
         builtin = BuiltIn()
-        profile = profiles.active()
         tags = [f"{profiles.NEEDS_TAG_PREFIX}{name}" for name in capabilities] or list(
             builtin.get_variable_value("@{TEST TAGS}") or []
         )
-        lacking = profile.lacks(tags)
-        if profiles.LOCAL_AGENTS in lacking:
-            builtin.skip(
-                f"Needs agents this run starts on this host, but the run is attached to the external cluster "
-                f"at NOMAD_ADDR={os.environ['NOMAD_ADDR']}."
-            )
-        if profiles.EXTERNAL_CLUSTER in lacking:
-            builtin.skip("Needs an external cluster (NOMAD_ADDR): `make test-external` starts one and runs this.")
-        if lacking:
-            builtin.skip(f"Driver '{profile.name}' does not claim {', '.join(lacking)} (profile: {profile.source}).")
-        self._skip_if_nomad_is_older(tags, builtin)
-
-    def _skip_if_nomad_is_older(self, tags: list[str], builtin: BuiltIn) -> None:
-        if not versions.needed(tags):
-            return
-        running = self.library.manager.run_nomad_version()
-        too_new = versions.unmet(tags, running)
-        if too_new:
-            builtin.skip(
-                f"Needs Nomad {max(too_new)} or later; the Nomad under test is {running} "
-                f"({self.library.manager.describe_run_version()})."
-            )
+        reason = needs.unmet_need(tags, self.library.manager)
+        if reason:
+            builtin.skip(reason)

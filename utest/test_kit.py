@@ -1,0 +1,165 @@
+"""The conformance kit before robot starts: its checks, the command it runs, what the package ships."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from nomadtest import profiles
+from nomadtest.kit import cli, conformance, preflight
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def executable(path: Path) -> Path:
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_a_missing_profile_is_refused_with_where_to_write_one(tmp_path, monkeypatch):
+    monkeypatch.delenv(profiles.ENVIRONMENT_VARIABLE, raising=False)
+    with pytest.raises(preflight.NotReadyError, match=r"No profile for driver 'milo'.*--profile FILE"):
+        preflight.profile("milo", None)
+    with pytest.raises(preflight.NotReadyError, match="does not exist"):
+        preflight.profile("milo", tmp_path / "milo.toml")
+
+
+def test_a_profile_the_framework_cannot_use_is_refused_before_the_run(tmp_path):
+    unknown = tmp_path / "milo.toml"
+    unknown.write_text('name = "milo"\ncapabilites = ["signals"]\n')
+    with pytest.raises(preflight.NotReadyError, match=r"(?s)unknown key.*capabilites.*Fix the profile"):
+        preflight.profile("milo", unknown)
+    no_task = tmp_path / "bare.toml"
+    no_task.write_text('name = "milo"\n')
+    with pytest.raises(preflight.NotReadyError, match=r"no \[task\] table"):
+        preflight.profile("milo", no_task)
+
+
+def test_a_plugin_driver_needs_its_binary_and_a_built_in_one_none(tmp_path):
+    crunjar = preflight.profile("crunjar", None)
+    with pytest.raises(preflight.NotReadyError, match="pass its binary with --plugin PATH"):
+        preflight.plugin(crunjar, None)
+    with pytest.raises(preflight.NotReadyError, match="not an executable file"):
+        preflight.plugin(crunjar, tmp_path / "missing")
+    binary = executable(tmp_path / "my-build")
+    assert preflight.plugin(crunjar, binary) == binary
+    assert preflight.plugin_file_name(crunjar) == "nomad-driver-crunjar"
+    java = preflight.profile("java", None)
+    assert preflight.plugin(java, None) is None
+    assert preflight.plugin_file_name(java) == "nomad-driver-java"
+
+
+def test_nomad_comes_from_the_option_then_nomad_bin(tmp_path, monkeypatch):
+    monkeypatch.setenv("NOMAD_BIN", str(executable(tmp_path / "nomad")))
+    assert preflight.nomad_binary(None) == tmp_path / "nomad"
+    with pytest.raises(preflight.NotReadyError, match="--nomad-bin PATH"):
+        preflight.nomad_binary(tmp_path / "none")
+
+
+def make_run(tmp_path: Path, **changes) -> conformance.Run:
+    settings = {
+        "driver": "milo",
+        "profile": tmp_path / "milo.toml",
+        "plugin": executable(tmp_path / "build-output"),
+        "plugin_file_name": "nomad-driver-milo",
+        "nomad_bin": tmp_path / "nomad",
+        "jars": tmp_path / "jars",
+        "outputdir": tmp_path / "results",
+        **changes,
+    }
+    return conformance.Run(**settings)
+
+
+def test_robot_runs_the_shipped_suites_and_writes_only_output_xml(tmp_path):
+    command = make_run(tmp_path, robot_options=["--include", "area:happy"]).command()
+    assert command[:3] == [sys.executable, "-m", "robot"]
+    assert command[-1] == str(conformance.suites_dir())
+    assert (conformance.suites_dir() / "__init__.robot").is_file()
+    joined = " ".join(command)
+    assert "--log NONE --report NONE" in joined
+    assert "--suite Suites.Jobs --suite Suites.Output --suite Suites.Scenarios --suite Suites.Api" in joined
+    assert joined.endswith(f"--include area:happy {conformance.suites_dir()}")
+
+
+def test_pabot_starts_robot_with_this_interpreter(tmp_path):
+    command = make_run(tmp_path, processes=2).command()
+    assert command[:5] == [sys.executable, "-m", "pabot.pabot", "--processes", "2"]
+    start = command.index("--command")
+    assert command[start + 1 : start + 5] == [sys.executable, "-m", "robot", "--end-command"]
+
+
+def test_the_plugin_is_copied_under_the_name_nomad_expects(tmp_path):
+    run = make_run(tmp_path)
+    with conformance.plugin_dir(run) as plugins:
+        assert [path.name for path in plugins.iterdir()] == ["nomad-driver-milo"]
+        assert run.environment(plugins)["NOMAD_PLUGIN_DIR"] == str(plugins)
+    assert not plugins.exists()
+    with conformance.plugin_dir(make_run(tmp_path, plugin=None)) as plugins:
+        assert list(plugins.iterdir()) == []
+
+
+def test_options_after_a_double_dash_go_to_robot(tmp_path, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(cli, "prepare", lambda args, robot_options: seen.update(options=robot_options) or 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        cli.main(["conformance", "--driver", "java", "--", "--include", "area:happy"])
+    assert seen["options"] == ["--include", "area:happy"]
+
+
+def test_a_run_that_cannot_start_exits_2_with_the_fix(capsys, monkeypatch):
+    monkeypatch.delenv(profiles.ENVIRONMENT_VARIABLE, raising=False)
+    assert cli.main(["conformance", "--driver", "milo"]) == cli.CANNOT_START
+    assert "nomad-e2e: No profile for driver 'milo'" in capsys.readouterr().err
+
+
+def install_layout(target: Path) -> Path:
+    """The package data pyproject.toml ships, laid out as pip installs it; returns the suites' dir."""
+    setup = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    excluded = setup["exclude-package-data"]
+    for package, patterns in setup["package-data"].items():
+        source = REPO_ROOT / setup["package-dir"].get(package, f"libraries/{package.replace('.', '/')}")
+        for pattern in patterns:
+            for path in source.glob(pattern):
+                relative = path.relative_to(source)
+                if not any(relative.match(skip) for skip in excluded.get(package, [])):
+                    (target / package.replace(".", "/") / relative).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(path, target / package.replace(".", "/") / relative)
+    return target / "nomadtest" / "suites"
+
+
+def test_the_shipped_suites_find_everything_they_import_once_installed(tmp_path):
+    suites = install_layout(tmp_path / "site-packages")
+    dry_run = [sys.executable, "-m", "robot", "--dryrun", "--output", "NONE", "--log", "NONE", "--report", "NONE"]
+    selection = [option for suite in conformance.SUITES for option in ("--suite", suite)]
+    # The libraries of this checkout; the suites and resources only from the copy laid out as installed.
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "libraries")}
+    answer = subprocess.run(
+        [*dry_run, *selection, str(suites)], capture_output=True, text=True, cwd=tmp_path, env=environment, check=False
+    )
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    assert "[ ERROR ]" not in answer.stdout + answer.stderr
+
+
+def test_every_jar_the_shipped_suites_name_is_built_from_a_shipped_app(tmp_path):
+    suites = install_layout(tmp_path)
+    shipped = suites.parent
+    named = set()
+    for text in [path.read_text() for path in shipped.rglob("*.r*") if path.suffix in (".robot", ".resource")]:
+        named.update(re.findall(r"\$\{JARS\}/([\w-]+)\.jar", text))
+    apps = {path.name for path in (shipped / "kit" / "apps").iterdir()}
+    assert named and named <= apps
+    assert "java21-only" not in apps
+
+
+def test_the_makefile_names_the_kits_suites():
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    line = next(line for line in makefile.splitlines() if line.startswith("CONFORMANCE_SUITES :="))
+    assert line.split(":=")[1].split()[1::2] == list(conformance.SUITES)
