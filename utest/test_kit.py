@@ -148,6 +148,25 @@ def test_the_shipped_suites_find_everything_they_import_once_installed(tmp_path)
     assert "[ ERROR ]" not in answer.stdout + answer.stderr
 
 
+def test_every_file_of_the_shipped_suite_folders_ships(tmp_path):
+    """A dry run renders no job template: a suite's own template left out of the wheel shows only here."""
+    suites = install_layout(tmp_path / "site-packages")
+    shipped_dirs = {Path(pattern).parts[0] for pattern in _suite_patterns() if "/" in pattern}
+    checkout = REPO_ROOT / "suites"
+    left_out = [
+        str(path.relative_to(checkout))
+        for folder in sorted(shipped_dirs)
+        for path in (checkout / folder).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and not (suites / path.relative_to(checkout)).is_file()
+    ]
+    assert left_out == [], "add them to nomadtest.suites in pyproject.toml's package-data"
+
+
+def _suite_patterns() -> list[str]:
+    setup = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    return setup["package-data"]["nomadtest.suites"]
+
+
 def test_every_jar_the_shipped_suites_name_is_built_from_a_shipped_app(tmp_path):
     suites = install_layout(tmp_path)
     shipped = suites.parent
