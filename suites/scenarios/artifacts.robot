@@ -18,6 +18,8 @@ ${READ_TIMEOUT}     2s
 ${SLOW_ANSWER}      6s
 ${LARGE_MB}         200
 ${NOBODY}           65534
+# The agent a test starts for its teardown; still None when a Test Setup skipped it first.
+${AGENT}            ${None}
 
 
 *** Test Cases ***

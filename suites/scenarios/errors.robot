@@ -12,6 +12,13 @@ Suite Teardown      Stop Jobs And Check For Leaks
 Test Tags           area:errors    story:error-handling    needs:crunjar-diagnostics
 
 
+*** Variables ***
+# What a test makes for its teardown; still None when a Test Setup skipped it before it made them.
+${AGENT}        ${None}
+${NOT_A_JDK}    ${None}
+${FAKE}         ${None}
+
+
 *** Test Cases ***
 Truncated JAR Is Reported As Corrupted
     [Documentation]    Half a JAR is not a valid zip: the driver says so before starting a JVM.
@@ -68,7 +75,7 @@ Agent Without A Working JDK Reports The Driver Unhealthy
     ${health}=    Driver Should Not Be Healthy    agent=${agent}
     Should Contain    ${health}    no working JDK found; searched ${not_a_jdk}
     Should Contain    ${health}    ${not_a_jdk}: no executable bin/java
-    [Teardown]    Stop Agent And Remove Dir    no-jdk    ${not_a_jdk}
+    [Teardown]    Stop Agent And Remove Dir    ${agent}    ${not_a_jdk}
 
 Agent Waiting For An Unhealthy Driver Fails With Its Health Description
     [Documentation]    Waiting for a healthy driver that stays unhealthy fails within the timeout, naming
@@ -80,7 +87,7 @@ Agent Waiting For An Unhealthy Driver Fails With Its Health Description
     Should Contain    ${message}    driver 'crunjar' detected=True healthy=False
     Should Contain    ${message}    no working JDK found; searched ${not_a_jdk}
     Run Keyword And Expect Error    *No Nomad agent named 'no-jdk-wait'*    Get Nomad Agent Info    no-jdk-wait
-    [Teardown]    Remove Directory    ${not_a_jdk}    recursive=${True}
+    [Teardown]    Stop Agent And Remove Dir    ${None}    ${not_a_jdk}
 
 Broken JDK Is Reported With Its Own Error
     [Documentation]    A JDK whose ``java`` fails is named with its error in the driver's health (the
@@ -128,7 +135,10 @@ Get Installed Java Homes
     RETURN    ${homes}
 
 Stop Agent And Remove Dir
-    [Documentation]    Teardown: stops the test's own agent, then removes a directory it was given.
+    [Documentation]    Teardown: stops the test's own agent, then removes a directory it was given; either
+    ...    may be ``${None}``, when the test was skipped before it made them.
     [Arguments]    ${agent}    ${directory}
     Stop Agent Of Test    ${agent}
-    Remove Directory    ${directory}    recursive=${True}
+    IF    $directory is not None
+        Remove Directory    ${directory}    recursive=${True}
+    END
