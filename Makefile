@@ -32,7 +32,7 @@ help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 .PHONY: setup
-setup: venv deps nomad driver jars ## Everything the tests need: venv, host packages, Nomad, driver, JARs
+setup: venv deps nomad driver jars proto ## Everything the tests need: venv, host packages, Nomad, driver, JARs, plugin stubs
 
 .PHONY: venv
 venv: $(VENV)/.installed ## Python virtualenv with requirements.txt
@@ -70,6 +70,12 @@ $(DRIVER_BIN): $(DRIVER_SRC)
 	@mkdir -p $(dir $@)
 	cd driver && $(GO) build -trimpath -o ../$(DRIVER_BIN) .
 
+.PHONY: proto
+PROTO_STAMP := libraries/nomadtest/plugin/protocol/__init__.py
+proto: $(PROTO_STAMP) ## Python stubs of Nomad's plugin protocol (grpcio-tools, from the module driver/go.mod pins)
+$(PROTO_STAMP): driver/go.mod scripts/gen-proto.py | $(VENV)/.installed
+	$(PYTHON) scripts/gen-proto.py
+
 .PHONY: jars
 jars: $(JARS) $(FIXTURES) ## Compile the test applications and generate broken fixtures into jars/build/
 # One directory per application under jars/apps/, its entry point in Main.java; the kit builds the same way.
@@ -82,7 +88,7 @@ $(FIXTURES): jars/build/hello.jar $(JAR_BUILDER)
 	@touch $@
 
 .PHONY: test-unit
-test-unit: venv deps nomad driver ## pytest of utest/, go test of driver/ (its harness tests need root, crun and a JDK), licences of the Go binaries we build
+test-unit: venv deps nomad driver proto ## pytest of utest/, go test of driver/ (its harness tests need root, crun and a JDK), licences of the Go binaries we build
 	@mkdir -p $(RESULTS)
 	@status=0; \
 	$(PYTHON) scripts/check-licences.py $(filter $(CURDIR)/bin/nomad,$(NOMAD_BIN)) $(DRIVER_BIN) || status=1; \
