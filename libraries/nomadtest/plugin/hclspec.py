@@ -156,3 +156,26 @@ _EVALUATORS = {
     "default": _default,
     "literal": _literal,
 }
+
+
+def attributes(spec: Any) -> dict[str, str]:
+    """The top-level arguments of a schema, each as ``type``, ``type (required)`` or ``type = default``."""
+    found = {}
+    if spec.WhichOneof("block") != "object":
+        return found
+    for key, attribute in spec.object.attributes.items():
+        found[key] = _describe(attribute)
+    return dict(sorted(found.items()))
+
+
+def _describe(spec: Any) -> str:
+    kind = spec.WhichOneof("block")
+    inner = getattr(spec, kind) if kind else None
+    if kind == "Attr":
+        return (inner.type or "any") + (" (required)" if inner.required else "")
+    if kind == "default":
+        default = inner.default.literal.value if inner.default.WhichOneof("block") == "literal" else "..."
+        return f"{_describe(inner.primary)} = {default}"
+    if kind in ("block_value", "block_list", "block_set", "block_map", "block_attrs"):
+        return kind.replace("_value", "").replace("_", " ")
+    return kind or "nothing"

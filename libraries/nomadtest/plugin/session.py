@@ -15,6 +15,7 @@ from typing import Any
 
 from nomadtest import profiles
 from nomadtest.host import leaks, processes, sweep
+from nomadtest.jobs import taskconfig
 from nomadtest.plugin import hclspec, launch, taskenv
 from nomadtest.plugin.client import DriverClient, ExitResult, PluginCallError
 from nomadtest.waiting import Deadline
@@ -90,12 +91,16 @@ class PluginSession:
         self.client.follow_events()
         self._capabilities = None
 
-    def configure(self, config: dict[str, Any], deadline: Deadline) -> None:
-        """SetConfig with ``config`` decoded by the plugin's own schema, as the client sends the plugin block."""
+    def configure(self, config: dict[str, Any], deadline: Deadline, raw: bytes | None = None) -> None:
+        """SetConfig with ``config`` decoded by the plugin's own schema, as the client sends the plugin block;
+        ``raw`` is sent as the msgpack config instead, unchecked."""
         schema = self.client.config_schema(deadline)
-        encoded = hclspec.encode(schema, config, f'plugin "{self.profile.plugin_binary}" config')
+        encoded = (
+            hclspec.encode(schema, config, f'plugin "{self.profile.plugin_binary}" config') if raw is None else raw
+        )
         self.client.set_config(encoded, self.api_version, deadline)
-        self.plugin_config = dict(config)
+        if raw is None:
+            self.plugin_config = dict(config)
 
     @property
     def api_version(self) -> str:
@@ -135,28 +140,43 @@ class PluginSession:
     def start_task(
         self,
         name: str,
-        config: dict[str, Any],
+        inputs: dict[str, Any],
         resources: taskenv.Resources,
         env: dict[str, str],
         user: str,
         deadline: Deadline,
         owner: str,
+        raw_config: bytes | None = None,
     ) -> DriverTask:
+        """StartTask of a JAR task whose config the profile writes from the generic ``inputs``
+        (``jar_path``, ``main_class``, ..., ``config`` for the driver's own options); ``raw_config``
+        is sent as the msgpack config instead, unchecked, as a broken client might."""
         if name in self.tasks and not self.tasks[name].destroyed:
             raise ValueError(f"Driver plugin '{self.name}' already has a task named '{name}'; destroy it first.")
+        mapping = self.profile.task_mapping()
         isolation = self.capabilities(deadline)["fs_isolation"]
         schema = self.client.task_config_schema(deadline)
-        encoded = hclspec.encode(schema, config, f'task "{name}" config')
         environment = taskenv.build(self.data_dir, name, isolation, resources, env)
-        message = taskenv.task_config(self.client.pb.driver, environment, encoded, resources, user)
         try:
+            config = taskconfig.render(mapping, self.profile.name, self._delivered(inputs, environment))
+            encoded = hclspec.encode(schema, config, f'task "{name}" config') if raw_config is None else raw_config
+            message = taskenv.task_config(self.client.pb.driver, environment, encoded, resources, user)
             handle = self.client.start_task(message, deadline)
-        except (PluginCallError, RuntimeError):
+        except BaseException:
             self.remove_environment(environment)
             raise
-        task = DriverTask(name, environment, dict(config), handle, owner)
+        task = DriverTask(name, environment, config, handle, owner)
         self.tasks[name] = task
         return task
+
+    def _delivered(self, inputs: dict[str, Any], environment: taskenv.TaskEnvironment) -> dict[str, Any]:
+        """For ``jar_delivery = "artifact"`` the JAR in ``local/``, where the client's artifact hook puts it."""
+        jar = inputs.get("jar_path")
+        if self.profile.jar_delivery != "artifact" or not jar:
+            return inputs
+        local = environment.task_dir / "local"
+        shutil.copyfile(jar, local / Path(jar).name)
+        return {**inputs, "jar_path": f"local/{Path(jar).name}"}
 
     def remove_environment(self, environment: taskenv.TaskEnvironment) -> None:
         """What the client's garbage collection does after DestroyTask: the log readers end, the dirs go."""
@@ -176,6 +196,13 @@ class PluginSession:
         if driver_state is not None:
             handle.driver_state = driver_state
         self.client.recover_task(task.task_id, handle, deadline)
+
+    def recover_all(self, deadline: Deadline) -> list[str]:
+        """RecoverTask for every task not destroyed; returns their names."""
+        names = [task.name for task in self.tasks.values() if not task.destroyed]
+        for name in names:
+            self.recover_task(self.tasks[name], deadline)
+        return names
 
     # -- leftovers ---------------------------------------------------------------------------------
 

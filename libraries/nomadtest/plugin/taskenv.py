@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -76,6 +75,16 @@ class TaskEnvironment:
     @property
     def task_dir(self) -> Path:
         return self.alloc_dir / self.task_name
+
+    def directory(self, name: str) -> Path:
+        """``task``, ``alloc`` (the shared dir) or one of the task dir's own."""
+        if name == "task":
+            return self.task_dir
+        if name == "alloc":
+            return self.alloc_dir / "alloc"
+        if name in TASK_DIRS:
+            return self.task_dir / name
+        raise ValueError(f"A task's dirs are task, alloc, {', '.join(TASK_DIRS)}; not '{name}'.")
 
 
 @dataclass(frozen=True)
@@ -190,10 +199,3 @@ def task_config(pb: Any, environment: TaskEnvironment, driver_config: bytes, res
         node_name=os.uname().nodename,
         node_id=str(uuid.uuid5(uuid.NAMESPACE_DNS, os.uname().nodename)),
     )
-
-
-def is_fifo(path: Path) -> bool:
-    try:
-        return stat.S_ISFIFO(path.stat().st_mode)
-    except OSError:
-        return False
