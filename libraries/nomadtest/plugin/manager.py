@@ -76,9 +76,7 @@ class PluginManager:
         try:
             session.launch(deadline)
         except BaseException:
-            self.sessions.pop(name)
-            session.close(Deadline(10))
-            self.save_state()
+            self.stop(session, Deadline(10))
             raise
         self.save_state()
         return session
@@ -129,6 +127,7 @@ class PluginManager:
         problems = session.close(deadline)
         self.sessions.pop(session.name, None)
         self.save_state()
+        sweep.remove_if_empty(session.run_dir.parent)
         return problems
 
     def release(self, owner: str | None, keep: bool = False) -> tuple[list[str], list[str]]:
