@@ -1,7 +1,10 @@
-"""Prove that the conformance kit catches driver bugs: crunjar's injected faults, one run each.
+"""Prove that the conformance kit catches driver bugs: crunjar's injected faults, one run each, per level.
 
-For each fault of ``driver/FAULTS.md`` this runs only the tests that must catch it, against crunjar
-with ``CRUNJAR_FAULTS=<fault>`` in the environment the agents inherit, into ``<results>/<fault>/``.
+For each fault of ``driver/FAULTS.md`` and each level of the kit (``--level sanity|agent|all``: the
+plugin binary over Nomad's plugin protocol, then jobs through real agents) this runs only the tests
+of that level that must catch it, against crunjar with ``CRUNJAR_FAULTS=<fault>`` in the environment
+the plugin inherits (from the agents, or from robot at the sanity level), into
+``<results>/<level>/<fault>/``.
 A fault is caught when its run failed and each of its tests failed in its own body: a test that
 passed but was failed by its suite's teardown, or never got past its suite's setup, caught nothing.
 A control run first runs the same tests without any fault (``<results>/none/``); all must pass,
@@ -12,12 +15,13 @@ it: a run must leave nothing for the next one. What goes within a grace period w
 under way (a killed JVM not yet reaped), reported as such; the next run starts once it is gone.
 What the leak checks inside the run found (``Resources leaked``) is reported per fault too.
 
-Prints the control run's tests, a table of faults (fault, test, outcome, the test's time and the
-first line of its failure message), each run's time, failures and leaks, and ``N of N faults
-caught``. Exits 1 unless every fault was caught, the
-control run passed and no run left anything behind.
+Prints per level the control run's tests, a table of faults (fault, test, outcome, the test's time
+and the first line of its failure message), each run's time, failures and leaks, then which level
+caught each fault and ``N of N faults caught`` per level. Exits 1 unless every fault was caught at
+every level run, the control runs passed and no run left anything behind.
 
     .venv/bin/python scripts/fault-catalogue.py                  # make test-faults
+    .venv/bin/python scripts/fault-catalogue.py --level sanity   # the plugin level alone, in seconds
     .venv/bin/python scripts/fault-catalogue.py --fault drop-env --skip-control
 
 The tests are chosen by their full names here, not by tags: the suites stay driver-agnostic and
@@ -60,32 +64,68 @@ STUBBORN_JVM_KILLED = f"{SCENARIOS}.Signals.Stubborn JVM Is Killed After Kill Ti
 SHUTDOWN_HOOK_RUNS = f"{SCENARIOS}.Signals.SIGTERM Runs The Shutdown Hook Before The JVM Exits"
 
 
+SANITY = "Suites.Sanity"
+SANITY_STUBBORN = f"{SANITY}.Stop.Stubborn JVM Is Killed After The Kill Timeout"
+SANITY_SHUTDOWN_HOOK = f"{SANITY}.Stop.Stop Sends SIGTERM And The JVM Runs Its Shutdown Hook"
+LEVELS = ("sanity", "agent")
+
+
 @dataclass(frozen=True)
 class Fault:
     name: str
-    tests: tuple[str, ...]  # full names of the tests that must fail with the fault on
+    tests: tuple[str, ...]  # full names of the agent-level tests that must fail with the fault on
+    sanity: tuple[str, ...] = ()  # and of the sanity-level ones
+
+    def at(self, level: str) -> tuple[str, ...]:
+        return self.sanity if level == "sanity" else self.tests
 
 
 # In the order of driver/FAULTS.md; each test checks what its fault breaks, as FAULTS.md says.
 CATALOGUE = (
-    Fault("signal-crash", (f"{SCENARIOS}.Signals.Signal Task Leaves The Driver Plugin Running",)),
-    Fault("kill-runtime-only", (STUBBORN_JVM_KILLED,)),
-    Fault("drop-env", (f"{SCENARIOS}.Happy Path.Task Environment Is Visible To The JVM",)),
-    Fault("no-alloc-mount", (f"{SCENARIOS}.Happy Path.Tasks Of A Group Share Files Through The Alloc Dir",)),
+    Fault(
+        "signal-crash",
+        (f"{SCENARIOS}.Signals.Signal Task Leaves The Driver Plugin Running",),
+        (f"{SANITY}.Signals.Signal Leaves The Plugin Running",),
+    ),
+    Fault("kill-runtime-only", (STUBBORN_JVM_KILLED,), (SANITY_STUBBORN,)),
+    Fault(
+        "drop-env",
+        (f"{SCENARIOS}.Happy Path.Task Environment Is Visible To The JVM",),
+        (f"{SANITY}.Lifecycle.Task Environment Reaches The JVM",),
+    ),
+    Fault(
+        "no-alloc-mount",
+        (f"{SCENARIOS}.Happy Path.Tasks Of A Group Share Files Through The Alloc Dir",),
+        (f"{SANITY}.Lifecycle.Task Shares The Alloc Dir With The Client",),
+    ),
     Fault(
         "wrong-exit-code",
         (STUBBORN_JVM_KILLED, f"{SCENARIOS}.Resources.JVM Exceeding Its Memory Limit Is OOM Killed And Reported"),
+        (SANITY_STUBBORN, f"{SANITY}.Signals.OOM Kill Is Reported With A Task Event"),
     ),
-    Fault("truncate-stdout", (f"{SCENARIOS}.Edge.Line Printed Right Before Exit Is In The Log", SHUTDOWN_HOOK_RUNS)),
-    Fault("survive-stop", (f"{SCENARIOS}.Lifecycle.Stopped Job Leaves No JVM Running", SHUTDOWN_HOOK_RUNS)),
+    Fault(
+        "truncate-stdout",
+        (f"{SCENARIOS}.Edge.Line Printed Right Before Exit Is In The Log", SHUTDOWN_HOOK_RUNS),
+        (f"{SANITY}.Lifecycle.Line Printed Right Before Exit Reaches Stdout", SANITY_SHUTDOWN_HOOK),
+    ),
+    Fault(
+        "survive-stop",
+        (f"{SCENARIOS}.Lifecycle.Stopped Job Leaves No JVM Running", SHUTDOWN_HOOK_RUNS),
+        (f"{SANITY}.Stop.Stopped Task Leaves Nothing Once Destroyed", SANITY_SHUTDOWN_HOOK),
+    ),
     Fault(
         "recover-fails",
         (
             "Suites.Recovery.Agent Crash.Running Service Survives Five Client Crashes In A Row",
             "Suites.Recovery.Driver Plugin.Running Task Survives A Driver Plugin Crash And Ends With Its Own Exit Code",
         ),
+        (f"{SANITY}.Recovery.Running Task Survives A Plugin Crash And Delivers Its Own Exit Code",),
     ),
-    Fault("leak-container", (f"{SCENARIOS}.Lifecycle.Purged Job Leaves Nothing Of Its Task On The Host",)),
+    Fault(
+        "leak-container",
+        (f"{SCENARIOS}.Lifecycle.Purged Job Leaves Nothing Of Its Task On The Host",),
+        (f"{SANITY}.Stop.Exited Task Leaves Nothing Once Destroyed",),
+    ),
 )
 
 
@@ -146,8 +186,20 @@ def first_line(message: str, width: int = MESSAGE_WIDTH) -> str:
     return line if len(line) <= width else line[: width - 3] + "..."
 
 
-def is_caught(fault: Fault, run: Run) -> bool:
-    return run.failed and all(name in run.tests and run.tests[name].outcome == "failed" for name in fault.tests)
+def is_caught(fault: Fault, run: Run, level: str = "agent") -> bool:
+    tests = fault.at(level)
+    return (
+        run.failed and bool(tests) and all(name in run.tests and run.tests[name].outcome == "failed" for name in tests)
+    )
+
+
+def level_table(faults: list[Fault], caught: dict[str, dict[str, bool]]) -> list[str]:
+    """Which level caught each fault."""
+    levels = list(caught)
+    rows = [("fault", *(f"{level} level" for level in levels))]
+    for fault in faults:
+        rows.append((fault.name, *("caught" if caught[level][fault.name] else "MISSED" for level in levels)))
+    return aligned(rows)
 
 
 def control_passed(run: Run, tests: list[str]) -> bool:
@@ -158,11 +210,11 @@ def short_name(full_name: str) -> str:
     return full_name.rsplit(".", 1)[-1]
 
 
-def catch_table(faults: list[Fault], runs: dict[str, Run]) -> list[str]:
+def catch_table(faults: list[Fault], runs: dict[str, Run], level: str = "agent") -> list[str]:
     rows = [("fault", "expected test", "outcome", "seconds", "failure message (first line)")]
     for fault in faults:
         run = runs[fault.name]
-        for name in fault.tests:
+        for name in fault.at(level):
             result = run.tests.get(name)
             if result is None:
                 rows.append((fault.name, short_name(name), "not run", "", ""))
@@ -202,7 +254,7 @@ def aligned(rows: list[tuple[str, ...]]) -> list[str]:
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
-def run_robot(fault: str, tests: list[str], directory: Path) -> Run:
+def run_robot(fault: str, tests: list[str], directory: Path, level: str) -> Run:
     """One robot run of ``tests`` with ``fault`` injected (none for the control), then the leftover check."""
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
@@ -220,6 +272,7 @@ def run_robot(fault: str, tests: list[str], directory: Path) -> Run:
         "--outputdir", str(directory),
         "--loglevel", "DEBUG:INFO",
         "--metadata", f"Injected fault:{fault}",
+        "--metadata", f"Level:{level}",
         *(option for name in tests for option in ("--test", name)),
         str(ROOT / "suites"),
     ]  # fmt: skip
@@ -265,30 +318,21 @@ def bounded(process: subprocess.Popen) -> int:
             return process.wait()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--results", type=Path, default=ROOT / "results" / "faults")
-    parser.add_argument("--fault", action="append", choices=[fault.name for fault in CATALOGUE], help="only these")
-    parser.add_argument("--skip-control", action="store_true", help="no run without a fault first")
-    args = parser.parse_args()
-    if os.environ.get("NOMAD_ADDR", "").strip():
-        print("The catalogue injects faults into agents it starts itself: unset NOMAD_ADDR.", file=sys.stderr)
-        return 2
-    faults = [fault for fault in CATALOGUE if not args.fault or fault.name in args.fault]
-    selected = list(dict.fromkeys(name for fault in faults for name in fault.tests))
-    started = time.monotonic()
-    plan = [(fault.name, list(fault.tests)) for fault in faults]
-    if not args.skip_control:
+def run_level(level: str, faults: list[Fault], results: Path, skip_control: bool) -> tuple[bool, dict[str, bool]]:
+    """The control run and one run per fault at one level; prints its tables. Returns (clean, caught)."""
+    selected = list(dict.fromkeys(name for fault in faults for name in fault.at(level)))
+    plan = [(fault.name, list(fault.at(level))) for fault in faults]
+    if not skip_control:
         plan.insert(0, (CONTROL, selected))
     runs: dict[str, Run] = {}
     for fault, tests in plan:
-        print(f"{fault}: {len(tests)} test(s) into {args.results / fault}", flush=True)
-        runs[fault] = run_robot(fault, tests, args.results / fault)
-    print()
-    if not args.skip_control:
+        print(f"{level} level, {fault}: {len(tests)} test(s) into {results / level / fault}", flush=True)
+        runs[fault] = run_robot(fault, tests, results / level / fault, level)
+    print(f"\n== {level} level")
+    if not skip_control:
         print("\n".join(control_table(runs[CONTROL], selected)))
         print()
-    print("\n".join(catch_table(faults, runs)))
+    print("\n".join(catch_table(faults, runs, level)))
     print()
     print("\n".join(run_table(list(runs.values()))))
     for run in runs.values():
@@ -296,18 +340,41 @@ def main() -> int:
             print(f"{run.fault}: {line}")
     print()
     good = True
-    if not args.skip_control:
+    if not skip_control:
         control = runs[CONTROL]
         passed = sum(control.tests.get(name, Result("", "")).status == "PASS" for name in selected)
-        print(f"control run without a fault: {passed} of {len(selected)} tests passed")
+        print(f"{level} level control run without a fault: {passed} of {len(selected)} tests passed")
         good = control_passed(control, selected)
-    caught = sum(is_caught(fault, runs[fault.name]) for fault in faults)
     leaky = [run.fault for run in runs.values() if run.left_behind or not run.leftover_check_ran]
     if leaky:
-        print(f"left something behind or not checked: {', '.join(leaky)}")
+        print(f"{level} level runs that left something behind or were not checked: {', '.join(leaky)}")
+    caught = {fault.name: is_caught(fault, runs[fault.name], level) for fault in faults}
+    return good and not leaky, caught
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", type=Path, default=ROOT / "results" / "faults")
+    parser.add_argument("--fault", action="append", choices=[fault.name for fault in CATALOGUE], help="only these")
+    parser.add_argument("--level", choices=(*LEVELS, "all"), default="all", help="the kit's level(s) to prove")
+    parser.add_argument("--skip-control", action="store_true", help="no run without a fault first")
+    args = parser.parse_args()
+    if os.environ.get("NOMAD_ADDR", "").strip():
+        print("The catalogue injects faults into agents it starts itself: unset NOMAD_ADDR.", file=sys.stderr)
+        return 2
+    faults = [fault for fault in CATALOGUE if not args.fault or fault.name in args.fault]
+    levels = list(LEVELS) if args.level == "all" else [args.level]
+    started = time.monotonic()
+    clean, caught = True, {}
+    for level in levels:
+        level_clean, caught[level] = run_level(level, faults, args.results, args.skip_control)
+        clean = clean and level_clean
+    print("\n".join(level_table(faults, caught)))
     print(f"catalogue took {time.monotonic() - started:.0f} s")
-    print(f"{caught} of {len(faults)} faults caught")
-    return 0 if good and caught == len(faults) and not leaky else 1
+    for level in levels:
+        print(f"{level} level: {sum(caught[level].values())} of {len(faults)} faults caught")
+    every = all(all(found.values()) for found in caught.values())
+    return 0 if clean and every else 1
 
 
 if __name__ == "__main__":

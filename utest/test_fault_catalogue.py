@@ -108,3 +108,23 @@ def test_the_control_table_shows_each_selected_test_and_its_time():
     assert header.startswith("without a fault")
     assert passed.split() == ["A", "passed", "2.2"]
     assert missing.split() == ["B", "not", "run"]
+
+
+def test_each_level_has_its_own_tests_and_a_fault_without_any_is_not_caught_there():
+    both = Fault("x", ("Suites.Scenarios.a",), ("Suites.Sanity.b",))
+    run = Run("x", 1.0, 1, tests={"Suites.Sanity.b": Result("FAIL", "seen")})
+    assert catalogue.is_caught(both, run, "sanity")
+    assert not catalogue.is_caught(both, run, "agent")
+    assert not catalogue.is_caught(Fault("y", ("a",)), Run("y", 1.0, 1, tests={"a": Result("FAIL", "")}), "sanity")
+
+
+def test_every_fault_of_the_catalogue_names_tests_at_both_levels():
+    for fault in catalogue.CATALOGUE:
+        assert fault.tests and fault.sanity, fault.name
+        assert all(name.startswith("Suites.Sanity.") for name in fault.sanity)
+
+
+def test_the_level_table_says_which_level_caught_each_fault():
+    header, row = catalogue.level_table([FAULT], {"sanity": {"drop-env": True}, "agent": {"drop-env": False}})
+    assert header.split() == ["fault", "sanity", "level", "agent", "level"]
+    assert row.split() == ["drop-env", "caught", "MISSED"]

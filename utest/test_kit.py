@@ -96,6 +96,26 @@ def test_pabot_starts_robot_with_this_interpreter(tmp_path):
     assert command[start + 1 : start + 5] == [sys.executable, "-m", "robot", "--end-command"]
 
 
+def test_all_levels_run_sanity_first_each_in_a_robot_run_of_its_own(tmp_path):
+    run = make_run(tmp_path)
+    assert run.levels() == ["sanity", "agent"]
+    sanity = " ".join(run.command("sanity"))
+    assert "--output output-sanity.xml" in sanity
+    assert "--suite Suites.Sanity --runemptysuite" in sanity
+    assert "--suite Suites.Jobs" in " ".join(run.command("agent"))
+    assert make_run(tmp_path, level="agent").levels() == ["agent"]
+    assert make_run(tmp_path, level="agent").output("agent") == conformance.OUTPUT
+
+
+def test_a_driver_built_into_nomad_has_no_sanity_level(tmp_path, capsys):
+    assert make_run(tmp_path, plugin=None).levels() == ["agent"]
+    status = cli.main(
+        ["conformance", "--driver", "java", "--level", "sanity", "--nomad-bin", str(executable(tmp_path / "nomad"))]
+    )
+    assert status == cli.CANNOT_START
+    assert "driver 'java' has none" in capsys.readouterr().err
+
+
 def test_the_plugin_is_copied_under_the_name_nomad_expects(tmp_path):
     run = make_run(tmp_path)
     with conformance.plugin_dir(run) as plugins:
@@ -138,7 +158,8 @@ def install_layout(target: Path) -> Path:
 def test_the_shipped_suites_find_everything_they_import_once_installed(tmp_path):
     suites = install_layout(tmp_path / "site-packages")
     dry_run = [sys.executable, "-m", "robot", "--dryrun", "--output", "NONE", "--log", "NONE", "--report", "NONE"]
-    selection = [option for suite in conformance.SUITES for option in ("--suite", suite)]
+    levels = (*conformance.SANITY_SUITES, *conformance.SUITES)
+    selection = [option for suite in levels for option in ("--suite", suite)]
     # The libraries of this checkout; the suites and resources only from the copy laid out as installed.
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "libraries")}
     answer = subprocess.run(

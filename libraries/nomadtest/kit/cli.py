@@ -1,12 +1,14 @@
 """``nomad-e2e``: the conformance kit's command line.
 
     nomad-e2e conformance --driver NAME [--plugin PATH] [--nomad-bin PATH] [--profile FILE]
-                          [--outputdir DIR] [--processes N] [-- ROBOT OPTIONS...]
+                          [--level sanity|agent|all] [--outputdir DIR] [--processes N] [-- ROBOT OPTIONS...]
 
 Checks what the run needs, builds the test JARs with the JDK at hand (once), runs the driver-agnostic
-suites in robot (or pabot, with ``--processes``), writes log.html, report.html, xunit.xml and the
-capability matrix ``capabilities.md`` into the output dir, and prints the matrix. Exits with robot's
-status: the number of failed tests, or 252 when the run could not start.
+suites in robot (or pabot, with ``--processes``): the sanity level (the plugin binary alone, over
+Nomad's plugin protocol), then the agent level (jobs through real agents), or the one ``--level``
+names. Writes log.html, report.html, xunit.xml and the capability matrix ``capabilities.md`` into the
+output dir, and prints the matrix. Exits with robot's status: the number of failed tests, or 252 when
+the run could not start.
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ def parser() -> argparse.ArgumentParser:
         "--outputdir", type=Path, default=Path("results"), metavar="DIR", help="where results go (default: results)"
     )
     run.add_argument("--processes", type=int, default=1, metavar="N", help="run suites in N robot processes with pabot")
+    run.add_argument(
+        "--level",
+        choices=conformance.LEVELS,
+        default="all",
+        help="sanity: the plugin binary over Nomad's plugin protocol; agent: jobs through real agents; "
+        "all (default): sanity, then agent",
+    )
     return top
 
 
@@ -63,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     except (preflight.NotReadyError, testjars.BuildError) as error:
         print(f"nomad-e2e: {error}", file=sys.stderr)
         return CANNOT_START
+    if args.level == "all" and "sanity" not in run.levels():
+        print(f"nomad-e2e: no sanity level for {run.driver}: it is built into Nomad, with no plugin binary to start")
     status = conformance.execute(run)
     output_xml = run.outputdir / conformance.OUTPUT
     if not output_xml.is_file():
@@ -77,6 +88,11 @@ def prepare(args: argparse.Namespace, robot_options: list[str]) -> conformance.R
     """Everything checked, then the JARs built (the first time takes a while), before any agent starts."""
     profile = preflight.profile(args.driver, args.profile)
     plugin = preflight.plugin(profile, args.plugin)
+    if args.level == "sanity" and plugin is None:
+        raise preflight.NotReadyError(
+            f"The sanity level starts the driver's plugin binary, and driver '{args.driver}' has none: a driver "
+            "built into Nomad (java, raw_exec) runs in the agent's own process. Run --level agent, or give --plugin."
+        )
     nomad_bin = preflight.nomad_binary(args.nomad_bin)
     return conformance.Run(
         driver=args.driver,
@@ -88,4 +104,5 @@ def prepare(args: argparse.Namespace, robot_options: list[str]) -> conformance.R
         outputdir=args.outputdir.resolve(),
         processes=args.processes,
         robot_options=robot_options,
+        level=args.level,
     )

@@ -1,5 +1,10 @@
 """One conformance run: the driver-agnostic suites against one driver, in robot or pabot, then its report.
 
+A run has two levels. The sanity level (``suites/sanity/``) talks to the plugin binary itself over
+Nomad's plugin protocol, in seconds; the agent level runs jobs through real agents. ``all`` runs the
+sanity level first, each level in a robot run of its own, and merges their outputs into one
+output.xml; a driver built into Nomad has no binary to start, so its runs have the agent level only.
+
 The suites ship in the package as ``nomadtest/suites/`` beside ``nomadtest/resources/``, so their
 ``Resource    ../../resources/...`` imports resolve installed as they do in the checkout's ``suites/``.
 Robot runs in a process of its own with this interpreter, so it finds the installed libraries
@@ -9,6 +14,7 @@ without PATH; its environment points the libraries at the driver, its profile, N
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import subprocess
@@ -18,12 +24,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from robot import rebot
+
 import nomadtest
 
 # What a driver team runs: jobs, output, acceptance scenarios and raw API checks. Tests of crunjar's
 # own messages among them need crunjar-diagnostics, which only crunjar's profile claims.
 SUITES = ("Suites.Jobs", "Suites.Output", "Suites.Scenarios", "Suites.Api")
+SANITY_SUITES = ("Suites.Sanity",)
+LEVEL_SUITES = {"sanity": SANITY_SUITES, "agent": SUITES}
+LEVELS = ("sanity", "agent", "all")
 OUTPUT = "output.xml"
+# Robot's statuses: up to 250 the number of failed tests, from 251 on a run that went wrong.
+MAX_FAILED = 250
+CANNOT_RUN = 251
 
 
 def suites_dir() -> Path:
@@ -43,6 +57,16 @@ class Run:
     outputdir: Path
     processes: int = 1
     robot_options: list[str] = field(default_factory=list)
+    level: str = "all"
+
+    def levels(self) -> list[str]:
+        """The levels this run runs, sanity first; without a plugin binary there is no sanity level."""
+        wanted = ["sanity", "agent"] if self.level == "all" else [self.level]
+        return [level for level in wanted if level != "sanity" or self.plugin is not None]
+
+    def output(self, level: str) -> str:
+        """A level's output file: output.xml itself when it is the only level."""
+        return OUTPUT if len(self.levels()) == 1 else f"output-{level}.xml"
 
     def environment(self, plugin_dir: Path) -> dict[str, str]:
         return {
@@ -53,13 +77,15 @@ class Run:
             "NOMAD_E2E_JARS": str(self.jars),
         }
 
-    def command(self) -> list[str]:
+    def command(self, level: str = "agent") -> list[str]:
         robot = [sys.executable, "-m", "robot"]
         # Robot writes output.xml only; the report writes log, report and xunit with the matrix in them.
         options = [
-            *("--outputdir", str(self.outputdir), "--output", OUTPUT, "--log", "NONE", "--report", "NONE"),
+            *("--outputdir", str(self.outputdir), "--output", self.output(level), "--log", "NONE", "--report", "NONE"),
             *("--loglevel", "DEBUG:INFO", "--metadata", f"Conformance of:{self.driver}"),
-            *(option for suite in SUITES for option in ("--suite", suite)),
+            *(option for suite in LEVEL_SUITES[level] for option in ("--suite", suite)),
+            # One level may have no test a selection (--include) asks for; the other may.
+            *(["--runemptysuite"] if len(self.levels()) > 1 else []),
             *self.robot_options,
         ]
         if self.processes <= 1:
@@ -71,20 +97,40 @@ class Run:
 
 
 def execute(run: Run) -> int:
-    """Runs the suites and returns robot's (or pabot's) exit status."""
+    """Runs each level's suites and returns the number of failed tests (robot's status when one could not run)."""
     run.outputdir.mkdir(parents=True, exist_ok=True)
-    # An earlier run's output.xml must not be reported as this one's if robot writes none.
-    (run.outputdir / OUTPUT).unlink(missing_ok=True)
+    # An earlier run's output must not be reported as this one's if robot writes none.
+    for name in {OUTPUT, *(run.output(level) for level in run.levels())}:
+        (run.outputdir / name).unlink(missing_ok=True)
+    statuses = []
     with plugin_dir(run) as plugins:
         # In the output dir: pabot keeps its .pabotsuitenames in the working directory.
         environment = {**os.environ, **run.environment(plugins)}
-        with subprocess.Popen(run.command(), env=environment, cwd=run.outputdir) as process:
-            while True:
-                try:
-                    return process.wait()
-                except KeyboardInterrupt:
-                    # The same Ctrl-C reached robot, which now stops what it started: wait for it.
-                    continue
+        for level in run.levels():
+            statuses.append(_robot(run.command(level), environment, run.outputdir))
+    outputs = [run.outputdir / run.output(level) for level in run.levels()]
+    written = [str(output) for output in outputs if output.is_file()]
+    if len(outputs) > 1 and written:
+        rebot(
+            *written,
+            output=str(run.outputdir / OUTPUT),
+            log="NONE",
+            report="NONE",
+            name="Conformance",
+            stdout=io.StringIO(),
+        )
+    failed = [status for status in statuses if status < CANNOT_RUN]
+    return max(statuses) if len(failed) < len(statuses) else min(sum(failed), MAX_FAILED)
+
+
+def _robot(command: list[str], environment: dict[str, str], outputdir: Path) -> int:
+    with subprocess.Popen(command, env=environment, cwd=outputdir) as process:
+        while True:
+            try:
+                return process.wait()
+            except KeyboardInterrupt:
+                # The same Ctrl-C reached robot, which now stops what it started: wait for it.
+                continue
 
 
 @contextlib.contextmanager
