@@ -21,7 +21,7 @@ ROBOT_COMMON := --outputdir $(RESULTS) --xunit xunit.xml --loglevel DEBUG:INFO
 # After the suites: nothing the run started may be left on the host.
 LEFTOVERS    := $(PYTHON) scripts/check-leftovers.py --baseline $(RESULTS)/leftovers-before.json
 PABOT_PROCESSES ?= 4
-LIBRARIES := NomadServer NomadJob LogVerifier Recovery ArtifactServer Performance
+LIBRARIES := NomadServer NomadJob LogVerifier Recovery ArtifactServer Performance DriverPlugin
 
 export NOMAD_BIN
 # pabot starts `robot` from PATH.
