@@ -14,6 +14,7 @@ from pathlib import Path
 
 from nomadtest import listener, profiles, robotvars
 from nomadtest.host import leaks, runroot, sweep
+from nomadtest.plugin import launch
 from nomadtest.plugin.session import DriverTask, PluginSession
 from nomadtest.waiting import Deadline, Done, Outcome, Pending, poll
 
@@ -54,7 +55,13 @@ class PluginManager:
         self, binary: Path | None, name: str | None, profile: profiles.DriverProfile, deadline: Deadline
     ) -> PluginSession:
         """A new session running ``binary`` (the profile's plugin in the plugin dir by default), not configured."""
-        binary = binary or default_plugin_dir() / profile.plugin_binary
+        if binary is None:
+            binary = default_plugin_dir() / profile.plugin_binary
+            if not binary.is_file():
+                raise launch.PluginStartError(
+                    f"No driver plugin {binary}: set NOMAD_PLUGIN_DIR to the directory holding "
+                    f"{profile.plugin_binary} (the profile's plugin), or give the binary."
+                )
         name = name or self._new_name()
         if name in self.sessions:
             raise ValueError(f"A driver plugin named '{name}' is already running; give the new one another name.")

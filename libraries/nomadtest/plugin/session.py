@@ -241,6 +241,8 @@ class PluginSession:
                 problems.append(f"task '{task.name}' of driver plugin '{self.name}': {error}")
         self.shutdown()
         for task in self.tasks.values():
-            self.remove_environment(task.environment)
+            for stream in (task.environment.stdout, task.environment.stderr):
+                stream.release()
+        # The alloc dirs stay until here: the cleanup finds cgroups named after their allocations.
         problems += sweep.cleanup(self.record(), grace=SHUTDOWN_GRACE_SECONDS)
         return problems

@@ -7,6 +7,8 @@ from nomadtest.plugin.session import DriverTask, PluginSession
 from nomadtest.waiting import Deadline, Done, Pending, checked, poll
 
 OUTPUT_POLL_SECONDS = 0.05
+# How long WaitTask's caller waits for the task's output to be complete after it exited.
+OUTPUT_GRACE_SECONDS = 5.0
 TAIL_LINES = 20
 
 
@@ -49,9 +51,10 @@ def wait_task(session: PluginSession, task: DriverTask, deadline: Deadline) -> E
             f"Driver task '{task.name}' did not exit within {deadline}.\n{describe(session, task)}"
         ) from None
     task.result = result
-    # The log readers end when the last writer closes; a driver that keeps them open loses nothing here.
+    # The log readers end when the last writer closes, normally with the task; a driver that keeps the
+    # FIFOs open a while longer costs this much at most, and what arrives later is still read.
     for stream in (task.environment.stdout, task.environment.stderr):
-        stream.closed.wait(max(deadline.remaining(), 1.0))
+        stream.closed.wait(min(max(deadline.remaining(), 0.1), OUTPUT_GRACE_SECONDS))
     return result
 
 
