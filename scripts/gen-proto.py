@@ -59,7 +59,9 @@ def stage(staging: Path) -> list[str]:
 
 
 def ensure_tools(tools: Path) -> None:
-    probe = subprocess.run([sys.executable, "-c", "import grpc_tools"], env={"PYTHONPATH": str(tools)}, check=False)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import grpc_tools"], env={"PYTHONPATH": str(tools)}, capture_output=True, check=False
+    )
     if probe.returncode != 0:
         pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         subprocess.run([*pip, "--target", str(tools), GRPCIO_TOOLS], check=True)
