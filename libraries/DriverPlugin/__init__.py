@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nomadtest import __version__
+from nomadtest import __version__, failures
 from nomadtest.library import NomadLibrary
 from nomadtest.listener import OwnershipListener
 from nomadtest.plugin.manager import PluginManager
@@ -66,5 +66,6 @@ class DriverPlugin(NomadLibrary):
 
     def __init__(self) -> None:
         self.manager = PluginManager()
+        failures.register("driver plugins", self.manager.log_forensics)
         self.ROBOT_LIBRARY_LISTENER = OwnershipListener(self.manager.release, "driver plugin(s)")
         super().__init__([Plugin, Tasks, TaskIO, Leftovers])

@@ -183,8 +183,12 @@ def _stop(process: subprocess.Popen) -> int | None:
         return None
 
 
-def _tail(path: Path, lines: int = 20) -> str:
+def read_log(path: Path) -> str:
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) or "(empty)"
+        return path.read_text(errors="replace")
     except OSError as error:
         return f"(unreadable: {error})"
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    return "\n".join(read_log(path).splitlines()[-lines:]) or "(empty)"

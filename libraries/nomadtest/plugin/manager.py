@@ -12,14 +12,17 @@ import os
 import secrets
 from pathlib import Path
 
+from robot.api import logger
+
 from nomadtest import listener, profiles, robotvars
 from nomadtest.host import leaks, runroot, sweep
-from nomadtest.plugin import launch
+from nomadtest.plugin import launch, waits
 from nomadtest.plugin.session import DriverTask, PluginSession
 from nomadtest.waiting import Deadline, Done, Outcome, Pending, poll
 
 # How often a leftover check looks again while the driver's cleanup is still under way.
 LEFTOVER_POLL_SECONDS = 0.2
+FORENSIC_LINES = 30
 
 
 def default_plugin_dir() -> Path:
@@ -148,6 +151,16 @@ class PluginManager:
             stopped.append(session.name)
             problems += self.stop(session, Deadline(60))
         return stopped, problems
+
+    def log_forensics(self, test: str) -> None:
+        """For a failed test: each plugin's log tail and each task's state and last output, in log.html."""
+        for session in self.sessions.values():
+            log = waits.tail(launch.read_log(session.run_dir / "plugin.log"), FORENSIC_LINES)
+            parts = [f"Driver plugin '{session.name}' (pid {session.pid}) when '{test}' failed; its log:\n{log}"]
+            for task in session.tasks.values():
+                if not task.destroyed and session.client is not None:
+                    parts.append(f"Task '{task.name}': {waits.describe(session, task)}")
+            logger.info("\n\n".join(parts))
 
     # -- leftovers ---------------------------------------------------------------------------------
 
