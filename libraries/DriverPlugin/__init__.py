@@ -67,5 +67,5 @@ class DriverPlugin(NomadLibrary):
     def __init__(self) -> None:
         self.manager = PluginManager()
         failures.register("driver plugins", self.manager.log_forensics)
-        self.ROBOT_LIBRARY_LISTENER = OwnershipListener(self.manager.release, "driver plugin(s)")
+        self.ROBOT_LIBRARY_LISTENER = OwnershipListener(self.manager.release, "driver plugin(s) or task(s)")
         super().__init__([Plugin, Tasks, TaskIO, Leftovers])

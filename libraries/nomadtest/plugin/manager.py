@@ -17,6 +17,7 @@ from robot.api import logger
 from nomadtest import listener, profiles, robotvars
 from nomadtest.host import leaks, runroot, sweep
 from nomadtest.plugin import launch, waits
+from nomadtest.plugin.client import PluginCallError
 from nomadtest.plugin.session import DriverTask, PluginSession
 from nomadtest.waiting import Deadline, Done, Outcome, Pending, poll
 
@@ -144,12 +145,20 @@ class PluginManager:
         """Stops the sessions ``owner`` (every one, without) still holds; for the ownership listener."""
         stopped, problems = [], []
         for session in list(self.sessions.values()):
-            if owner is not None and not listener.owned_by(owner, session.owner):
-                continue
             if keep:
                 continue
-            stopped.append(session.name)
-            problems += self.stop(session, Deadline(60))
+            if owner is None or listener.owned_by(owner, session.owner):
+                stopped.append(session.name)
+                problems += self.stop(session, Deadline(60))
+                continue
+            # A test's tasks in its suite's plugin: destroyed with the test, like its jobs.
+            for task in session.tasks.values():
+                if not task.destroyed and listener.owned_by(owner, task.owner) and session.client is not None:
+                    stopped.append(f"task '{task.name}' of {session.name}")
+                    try:
+                        session.destroy_task(task, True, Deadline(60))
+                    except PluginCallError as error:
+                        problems.append(f"task '{task.name}' of driver plugin '{session.name}': {error}")
         return stopped, problems
 
     def log_forensics(self, test: str) -> None:
