@@ -46,7 +46,10 @@ class Leftovers(LibraryComponent):
         deadline = Deadline(timeout)
         outcome = self.manager.leftovers(session, before, deadline)
         if isinstance(outcome, Pending):
+            # Worded as Recovery's leak check, which the fault catalogue counts.
+            count = len(outcome.status.splitlines())
             raise AssertionError(
-                f"Driver plugin '{session.name}' left, {deadline} after the check began:\n{outcome.status}"
+                f"Resources leaked ({count} item(s) still held {deadline} after the check began) by the tasks of "
+                f"driver plugin '{session.name}':\n{outcome.status}"
             )
         logger.info(f"Nothing left by the tasks of driver plugin '{session.name}'.")
