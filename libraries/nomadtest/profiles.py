@@ -62,6 +62,7 @@ PROFILE_KEYS = {
     "capabilities",
     "plugin",
     "plugin_config",
+    "client",
     "task",
     "cleanup",
     "leak_roots",
@@ -133,6 +134,8 @@ class DriverProfile:
     jar_delivery: str = "artifact"
     capabilities: frozenset[str] = frozenset()
     plugin_config: dict[str, Any] = field(default_factory=dict)
+    # Settings of the client block every agent running the driver needs (Nomad java's chroot_env).
+    client: dict[str, Any] = field(default_factory=dict)
     task: TaskMapping | None = None
     cleanup: dict[str, str] = field(default_factory=dict)
     # OCI runtime roots of the driver's own, searched for leaked containers besides crun's and runc's.
@@ -221,6 +224,7 @@ def _parse(driver: str, chosen: Path, content: dict[str, Any]) -> DriverProfile:
         jar_delivery=delivery,
         capabilities=claimed,
         plugin_config=dict(content.get("plugin_config", {})),
+        client=_client(chosen, content.get("client", {})),
         task=task,
         cleanup=_cleanup(chosen, content.get("cleanup", {})),
         leak_roots=_leak_roots(chosen, content.get("leak_roots", [])),
@@ -257,6 +261,18 @@ def _task_mapping(chosen: Path, table: dict[str, Any]) -> TaskMapping:
                 "option naming the command) and args_option (the one taking its arguments)."
             ) from None
     return TaskMapping(options=options, fixed=dict(table.get("fixed", {})), command=command)
+
+
+def _client(chosen: Path, table: Any) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ProfileError(
+            f"Driver profile {chosen}: [client] must be a table of client block settings, not {table!r}."
+        )
+    if "enabled" in table:
+        raise ProfileError(
+            f"Driver profile {chosen}: [client] cannot set enabled; the tests choose which agents are clients."
+        )
+    return dict(table)
 
 
 def _cleanup(chosen: Path, table: dict[str, Any]) -> dict[str, str]:
