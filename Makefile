@@ -183,11 +183,13 @@ test-install: setup ## The wheel in a fresh venv: a suite outside the checkout r
 
 .PHONY: test-all
 # The end-to-end suites run under pabot here: a third of the serial time on 2 cores (make test-e2e runs them serially).
-test-all: ## Unit tests, the install check, the end-to-end suites (pabot), then the external-cluster run; fails if any fails
+test-all: ## Unit tests, the install check, the end-to-end suites (pabot), the external-cluster run, the kit for four drivers, the fault catalogue; fails if any fails
 	@status=0; $(MAKE) --no-print-directory test-unit || status=1; \
 		$(MAKE) --no-print-directory test-install || status=1; \
 		$(MAKE) --no-print-directory test-e2e-parallel || status=1; \
-		$(MAKE) --no-print-directory test-external || status=1; exit $$status
+		$(MAKE) --no-print-directory test-external || status=1; \
+		$(MAKE) --no-print-directory test-kit || status=1; \
+		$(MAKE) --no-print-directory test-faults || status=1; exit $$status
 
 BENCH_RESULTS := $(RESULTS)/bench
 BENCH_RUNS    ?= 20

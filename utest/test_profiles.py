@@ -181,3 +181,10 @@ def test_a_profile_cannot_make_every_agent_a_client(tmp_path):
     path.write_text("[client]\nenabled = true\n")
     with pytest.raises(profiles.ProfileError, match="cannot set enabled"):
         profiles.load("boxjar", path)
+
+
+def test_the_state_dir_and_cgroup_parent_of_every_agent_follow_from_the_profile():
+    crunjar = profiles.load("crunjar")
+    assert (crunjar.state_dir_in_run_dir(), crunjar.cgroup_parent_prefix()) == ("crunjar", "crunjar-")
+    assert (profiles.load("java").state_dir_in_run_dir(), profiles.load("java").cgroup_parent_prefix()) == ("", "")
+    assert {profile.name for profile in profiles.known()} >= {"crunjar", "java", "raw_exec"}

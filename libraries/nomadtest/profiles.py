@@ -9,6 +9,7 @@ not know (a key, a capability, a task input) is refused with the fix, at the sta
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -162,6 +163,16 @@ class DriverProfile:
     def claims(self) -> frozenset[str]:
         """Every capability the driver has: those it claims and the task inputs its mapping takes."""
         return self.capabilities | (self.task.claimed() if self.task else frozenset())
+
+    def state_dir_in_run_dir(self) -> str:
+        """Where in each agent's run dir the driver keeps its state (``crunjar``), or ``""``."""
+        value = str(self.plugin_config.get(self.cleanup.get("state_dir", ""), ""))
+        return value.removeprefix("{run_dir}/") if value.startswith("{run_dir}/") else ""
+
+    def cgroup_parent_prefix(self) -> str:
+        """What every agent's cgroup parent starts with (``crunjar-``), or ``""``."""
+        value = str(self.plugin_config.get(self.cleanup.get("cgroup_parent", ""), ""))
+        return value.split("{agent_uid}")[0] if "{agent_uid}" in value else ""
 
     def task_mapping(self) -> TaskMapping:
         """How to write this driver's task config; fails with the fix when the profile says nothing."""
@@ -326,6 +337,20 @@ def for_driver(driver: str) -> DriverProfile:
 
 
 _others: dict[str, DriverProfile] = {}
+
+
+def known() -> list[DriverProfile]:
+    """The shipped profiles and the active one: what a check after the whole run looks for, not
+    knowing which drivers the run used. A profile that cannot be read is told elsewhere."""
+    found = {}
+    for path in sorted(PROFILES_DIR.glob("*.toml")):
+        try:
+            found[path] = load(path.stem, path)
+        except ProfileError:
+            continue
+    with contextlib.suppress(ProfileError):
+        found["active"] = active()
+    return list(found.values())
 
 
 def active() -> DriverProfile:
