@@ -121,16 +121,16 @@ Flaky Task Fails Once Its Restart Attempts Are Exhausted
 
 *** Keywords ***
 Container Should Exist
-    [Documentation]    Fails unless crun lists the container in the agent's crun root.
+    [Documentation]    Fails unless the OCI runtime keeps the container's state in the agent's state dir.
     [Arguments]    ${container}
     ${held}=    Take Resource Snapshot
-    Should Contain Match    ${held}[containers]    *container ${container}
+    Should Contain Match    ${held}[containers]    *container ${container} in *
 
 Container Should Not Exist
-    [Documentation]    Fails while crun still lists the container in the agent's crun root.
+    [Documentation]    Fails while the OCI runtime still keeps the container's state in the agent's state dir.
     [Arguments]    ${container}
     ${held}=    Take Resource Snapshot
-    Should Not Contain Match    ${held}[containers]    *container ${container}
+    Should Not Contain Match    ${held}[containers]    *container ${container} in *
 
 Long Runner Should Have Run
     [Documentation]    The long-runner task ran ``times`` times in its allocation: restarted ``times - 1``
