@@ -140,6 +140,8 @@ test-conformance: setup ## `nomad-e2e conformance` against DRIVER=<name> (PLUGIN
 
 .PHONY: test-kit
 KIT_RESULTS := $(RESULTS)/kit
+# Most of a kit run is waiting on JVMs and Nomad, which two robot processes overlap even on 2 cores.
+KIT_PROCESSES ?= 2
 # Drivers of four conventions, none special-cased: crunjar (host path, its own options), Nomad's java
 # (artifacts, chroot), java run as a command by raw_exec, and crunjar under an artifact-only profile.
 test-kit: setup ## `nomad-e2e conformance` for crunjar, java, raw_exec and an artifact-only profile, each with its matrix, into results/kit/
@@ -152,7 +154,7 @@ test-kit: setup ## `nomad-e2e conformance` for crunjar, java, raw_exec and an ar
 	$(PYTHON) scripts/check-leftovers.py --baseline $(KIT_RESULTS)/leftovers-before.json || status=1; \
 	exit $$status
 # $(call kit,<results name>,<driver>,<options>): one kit run, its time and status kept.
-kit = start=$$(date +%s); $(PYTHON) -m nomadtest.kit conformance --driver $(2) $(3) --nomad-bin $(NOMAD_BIN) \
+kit = start=$$(date +%s); $(PYTHON) -m nomadtest.kit conformance --driver $(2) $(3) --nomad-bin $(NOMAD_BIN) --processes $(KIT_PROCESSES) \
 	--outputdir $(KIT_RESULTS)/$(1) -- --loglevel DEBUG:INFO $(ROBOT_OPTS) > $(KIT_RESULTS)/$(1).console 2>&1 || status=1; \
 	tail -n 30 $(KIT_RESULTS)/$(1).console; echo "kit run $(1): $$(( $$(date +%s) - start )) s"; \
 
