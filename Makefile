@@ -12,7 +12,7 @@ GO         ?= go
 NOMAD_BIN  ?= $(CURDIR)/bin/nomad
 DRIVER_BIN := bin/plugins/nomad-driver-crunjar
 DRIVER_SRC := $(shell find driver -name '*.go' -not -path '*/testdata/*') driver/go.mod driver/go.sum
-JAR_APPS   := $(notdir $(wildcard jars/apps/*))
+JAR_APPS   := $(filter-out _shared,$(notdir $(wildcard jars/apps/*)))
 JARS       := $(JAR_APPS:%=jars/build/%.jar)
 FIXTURES   := jars/build/broken/.stamp
 ROBOT_OPTS ?=
@@ -78,10 +78,11 @@ $(PROTO_STAMP): driver/go.mod scripts/gen-proto.py | $(VENV)/.installed
 
 .PHONY: jars
 jars: $(JARS) $(FIXTURES) ## Compile the test applications and generate broken fixtures into jars/build/
-# One directory per application under jars/apps/, its entry point in Main.java; the kit builds the same way.
+# One directory per application under jars/apps/, its entry point in Main.java, with jars/apps/_shared/
+# compiled into each; the kit builds the same way.
 JAR_BUILDER := libraries/nomadtest/kit/testjars.py
 .SECONDEXPANSION:
-jars/build/%.jar: $$(wildcard jars/apps/%/*) $(JAR_BUILDER) | $(VENV)/.installed
+jars/build/%.jar: $$(wildcard jars/apps/%/*) $(wildcard jars/apps/_shared/*) $(JAR_BUILDER) | $(VENV)/.installed
 	$(PYTHON) -m nomadtest.kit.testjars jar jars/apps/$* $@
 $(FIXTURES): jars/build/hello.jar $(JAR_BUILDER)
 	$(PYTHON) -m nomadtest.kit.testjars broken jars/build/hello.jar $(dir $@)
@@ -143,6 +144,26 @@ test-conformance: setup ## `nomad-e2e conformance` against DRIVER=<name> (PLUGIN
 		--nomad-bin $(NOMAD_BIN) $(if $(NOMAD_DRIVER_PROFILE),--profile $(NOMAD_DRIVER_PROFILE)) \
 		--outputdir $(RESULTS)/conformance-$(DRIVER) -- $(ROBOT_OPTS)
 
+.PHONY: test-kit
+KIT_RESULTS := $(RESULTS)/kit
+# Most of a kit run is waiting on JVMs and Nomad, which two robot processes overlap even on 2 cores.
+KIT_PROCESSES ?= 2
+# Drivers of four conventions, none special-cased: crunjar (host path, its own options), Nomad's java
+# (artifacts, chroot), java run as a command by raw_exec, and crunjar under an artifact-only profile.
+test-kit: setup ## `nomad-e2e conformance` for crunjar, java, raw_exec and an artifact-only profile, each with its matrix, into results/kit/
+	@mkdir -p $(KIT_RESULTS) && $(PYTHON) scripts/check-leftovers.py --save --baseline $(KIT_RESULTS)/leftovers-before.json
+	@status=0; \
+	$(call kit,crunjar,crunjar,--plugin $(DRIVER_BIN)) \
+	$(call kit,java,java,) \
+	$(call kit,raw_exec,raw_exec,) \
+	$(call kit,artifact-only,crunjar,--plugin $(DRIVER_BIN) --profile suites/profiles/crunjar-artifact-only.toml) \
+	$(PYTHON) scripts/check-leftovers.py --baseline $(KIT_RESULTS)/leftovers-before.json || status=1; \
+	exit $$status
+# $(call kit,<results name>,<driver>,<options>): one kit run, its time and status kept.
+kit = start=$$(date +%s); $(PYTHON) -m nomadtest.kit conformance --driver $(2) $(3) --nomad-bin $(NOMAD_BIN) --processes $(KIT_PROCESSES) \
+	--outputdir $(KIT_RESULTS)/$(1) -- --loglevel DEBUG:INFO $(ROBOT_OPTS) > $(KIT_RESULTS)/$(1).console 2>&1 || status=1; \
+	tail -n 30 $(KIT_RESULTS)/$(1).console; echo "kit run $(1): $$(( $$(date +%s) - start )) s"; \
+
 .PHONY: test-faults
 test-faults: setup ## crunjar with each injected fault (driver/FAULTS.md): the tests that must catch it fail, into results/faults/
 	$(PYTHON) scripts/fault-catalogue.py --results $(RESULTS)/faults
@@ -170,11 +191,13 @@ test-install: setup ## The wheel in a fresh venv: a suite outside the checkout r
 
 .PHONY: test-all
 # The end-to-end suites run under pabot here: a third of the serial time on 2 cores (make test-e2e runs them serially).
-test-all: ## Unit tests, the install check, the end-to-end suites (pabot), then the external-cluster run; fails if any fails
+test-all: ## Unit tests, the install check, the end-to-end suites (pabot), the external-cluster run, the kit for four drivers, the fault catalogue; fails if any fails
 	@status=0; $(MAKE) --no-print-directory test-unit || status=1; \
 		$(MAKE) --no-print-directory test-install || status=1; \
 		$(MAKE) --no-print-directory test-e2e-parallel || status=1; \
-		$(MAKE) --no-print-directory test-external || status=1; exit $$status
+		$(MAKE) --no-print-directory test-external || status=1; \
+		$(MAKE) --no-print-directory test-kit || status=1; \
+		$(MAKE) --no-print-directory test-faults || status=1; exit $$status
 
 BENCH_RESULTS := $(RESULTS)/bench
 BENCH_RUNS    ?= 20

@@ -94,8 +94,8 @@ def test_every_plugin_the_live_agent_runs_is_its_own_whatever_driver_is_under_te
     assert leaks.scope_processes(scope, 100, table) == ["process pid 104 (/repo/bin/nomad executor {})"]
 
 
-def test_missing_crun_root_and_cgroup_parent_hold_nothing(tmp_path):
-    assert leaks.crun_containers(tmp_path / "no-such-root") == []
+def test_missing_state_dir_and_cgroup_parent_hold_nothing(tmp_path):
+    assert ocistate.containers_below(tmp_path / "no-such-state-dir") == []
     assert leaks.container_cgroups("no-such-parent", [tmp_path]) == []
 
 

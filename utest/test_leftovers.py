@@ -31,7 +31,7 @@ def test_host_wide_processes_are_container_jvms_and_processes_of_allocations_eac
         ProcessInfo(22, 1, "sleep", ("sleep", "300"), "/", "", alloc_env=ALLOC),  # listed already, by its place
         ProcessInfo(23, 1, "bash", ("bash",), "/", "0::/user.slice\n"),
     ]
-    assert leftovers._host_wide_processes(table, listed={22}) == [
+    assert leftovers._host_wide_processes(table, ["crunjar-"], listed={22}) == [
         "container JVM 20: java -jar /x.jar",
         "task process 21 (sleep) of allocation 3f2a1b2c: sleep 300",
     ]

@@ -63,3 +63,13 @@ def test_a_profile_adds_its_leak_roots_and_one_without_them_adds_none(tmp_path):
     without.write_text('leak_roots = "/not/a/list"\n')
     with pytest.raises(profiles.ProfileError, match="leak_roots must be a list of absolute paths"):
         profiles.load("other", without)
+
+
+def test_containers_below_a_state_dir_are_those_a_runtime_keeps_not_bundles(tmp_path):
+    (tmp_path / "crun" / "c1").mkdir(parents=True)
+    (tmp_path / "crun" / "c1" / "status").write_text("running")
+    (tmp_path / "bundles" / "c1").mkdir(parents=True)
+    (tmp_path / "bundles" / "c1" / "config.json").write_text("{}")
+    assert [str(container) for container in ocistate.containers_below(tmp_path)] == [
+        f"container c1 in {tmp_path / 'crun'}"
+    ]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from nomadtest import profiles
+from nomadtest.agents import configuration
 from nomadtest.host import runroot
 from nomadtest.jobs import specs, taskconfig
 from nomadtest.jobs.delivery import JarDelivery
@@ -161,3 +162,29 @@ def test_every_needs_tag_of_the_suites_is_in_the_vocabulary():
         for tag in re.findall(r"needs:([a-z0-9-]+)(?![>=.\w])", path.read_text())
     }
     assert used - set(profiles.VOCABULARY) == set()
+
+
+def test_client_settings_of_a_profile_go_below_what_the_test_set(tmp_path):
+    path = tmp_path / "boxjar.toml"
+    path.write_text(
+        '[client]\nchroot_env = { "/etc" = "/etc" }\nmax_kill_timeout = "10s"\n[client.options]\n"a" = "1"\n'
+    )
+    settings = configuration.AgentSettings(name="one")
+    settings.apply_overrides({"client": {"max_kill_timeout": "30s"}})
+    settings.add_driver_client_settings(profiles.load("boxjar", path).client)
+    assert settings.client_extra == {"max_kill_timeout": "30s", "chroot_env": {"/etc": "/etc"}}
+    assert settings.client_options["a"] == "1"
+
+
+def test_a_profile_cannot_make_every_agent_a_client(tmp_path):
+    path = tmp_path / "boxjar.toml"
+    path.write_text("[client]\nenabled = true\n")
+    with pytest.raises(profiles.ProfileError, match="cannot set enabled"):
+        profiles.load("boxjar", path)
+
+
+def test_the_state_dir_and_cgroup_parent_of_every_agent_follow_from_the_profile():
+    crunjar = profiles.load("crunjar")
+    assert (crunjar.state_dir_in_run_dir(), crunjar.cgroup_parent_prefix()) == ("crunjar", "crunjar-")
+    assert (profiles.load("java").state_dir_in_run_dir(), profiles.load("java").cgroup_parent_prefix()) == ("", "")
+    assert {profile.name for profile in profiles.known()} >= {"crunjar", "java", "raw_exec"}

@@ -9,6 +9,7 @@ not know (a key, a capability, a task input) is refused with the fix, at the sta
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ PROFILE_KEYS = {
     "capabilities",
     "plugin",
     "plugin_config",
+    "client",
     "task",
     "cleanup",
     "leak_roots",
@@ -133,6 +135,8 @@ class DriverProfile:
     jar_delivery: str = "artifact"
     capabilities: frozenset[str] = frozenset()
     plugin_config: dict[str, Any] = field(default_factory=dict)
+    # Settings of the client block every agent running the driver needs (Nomad java's chroot_env).
+    client: dict[str, Any] = field(default_factory=dict)
     task: TaskMapping | None = None
     cleanup: dict[str, str] = field(default_factory=dict)
     # OCI runtime roots of the driver's own, searched for leaked containers besides crun's and runc's.
@@ -159,6 +163,16 @@ class DriverProfile:
     def claims(self) -> frozenset[str]:
         """Every capability the driver has: those it claims and the task inputs its mapping takes."""
         return self.capabilities | (self.task.claimed() if self.task else frozenset())
+
+    def state_dir_in_run_dir(self) -> str:
+        """Where in each agent's run dir the driver keeps its state (``crunjar``), or ``""``."""
+        value = str(self.plugin_config.get(self.cleanup.get("state_dir", ""), ""))
+        return value.removeprefix("{run_dir}/") if value.startswith("{run_dir}/") else ""
+
+    def cgroup_parent_prefix(self) -> str:
+        """What every agent's cgroup parent starts with (``crunjar-``), or ``""``."""
+        value = str(self.plugin_config.get(self.cleanup.get("cgroup_parent", ""), ""))
+        return value.split("{agent_uid}")[0] if "{agent_uid}" in value else ""
 
     def task_mapping(self) -> TaskMapping:
         """How to write this driver's task config; fails with the fix when the profile says nothing."""
@@ -221,6 +235,7 @@ def _parse(driver: str, chosen: Path, content: dict[str, Any]) -> DriverProfile:
         jar_delivery=delivery,
         capabilities=claimed,
         plugin_config=dict(content.get("plugin_config", {})),
+        client=_client(chosen, content.get("client", {})),
         task=task,
         cleanup=_cleanup(chosen, content.get("cleanup", {})),
         leak_roots=_leak_roots(chosen, content.get("leak_roots", [])),
@@ -257,6 +272,18 @@ def _task_mapping(chosen: Path, table: dict[str, Any]) -> TaskMapping:
                 "option naming the command) and args_option (the one taking its arguments)."
             ) from None
     return TaskMapping(options=options, fixed=dict(table.get("fixed", {})), command=command)
+
+
+def _client(chosen: Path, table: Any) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ProfileError(
+            f"Driver profile {chosen}: [client] must be a table of client block settings, not {table!r}."
+        )
+    if "enabled" in table:
+        raise ProfileError(
+            f"Driver profile {chosen}: [client] cannot set enabled; the tests choose which agents are clients."
+        )
+    return dict(table)
 
 
 def _cleanup(chosen: Path, table: dict[str, Any]) -> dict[str, str]:
@@ -310,6 +337,20 @@ def for_driver(driver: str) -> DriverProfile:
 
 
 _others: dict[str, DriverProfile] = {}
+
+
+def known() -> list[DriverProfile]:
+    """The shipped profiles and the active one: what a check after the whole run looks for, not
+    knowing which drivers the run used. A profile that cannot be read is told elsewhere."""
+    found = {}
+    for path in sorted(PROFILES_DIR.glob("*.toml")):
+        try:
+            found[path] = load(path.stem, path)
+        except ProfileError:
+            continue
+    with contextlib.suppress(ProfileError):
+        found["active"] = active()
+    return list(found.values())
 
 
 def active() -> DriverProfile:

@@ -94,7 +94,7 @@ Start Echo Server
     [Documentation]    Starts echo-server as a service registered in Nomad under a new name; returns the job id
     ...    and the service name once the service is registered.
     ${service}=    Evaluate    "echo-" + secrets.token_hex(3)
-    ${job}=    Start Service On Cluster    port=echo    service=${service}    jar_path=${ECHO_SERVER}    args=${{ [] }}
+    ${job}=    Start Service On Cluster    port=echo    service=${service}    jar_path=${ECHO_SERVER}
     Wait For Nomad Service    ${service}
     RETURN    ${job}    ${service}
 

@@ -20,8 +20,7 @@ Submitted Job Gets A Unique Id And Is Registered
 
 Job Moves From Pending Through Running To Complete
     [Documentation]    The waits see each state of a job that runs for a while, then ends well.
-    [Tags]    needs:args
-    ${job}=    Submit Job    java-batch    jar_path=${JARS}/long-runner.jar    args=${{ ["100"] }}
+    ${job}=    Submit Job    java-batch    jar_path=${JARS}/long-runner.jar    env=${{ {"APP_ARGS": "100"} }}
     Wait For Task State    ${job}    running
     Wait Until Task Log Contains    ${job}    heartbeat 3
     Stop Job    ${job}    purge=${False}
@@ -36,8 +35,7 @@ Successful Job Completes With Exit Code Zero
 
 Failing Job Is Detected As Failed With Its Exit Code
     [Documentation]    A JAR exiting 3 makes the allocation fail, and the wait for success says so at once.
-    [Tags]    needs:args
-    ${job}=    Submit Job    java-batch    jar_path=${JARS}/exit-code.jar    args=${{ ["3"] }}
+    ${job}=    Submit Job    java-batch    jar_path=${JARS}/exit-code.jar    env=${{ {"APP_ARGS": "3"} }}
     Wait For Allocation Status    ${job}    failed
     Task Exit Code Should Be    ${job}    3
     Task Events Should Contain    ${job}    Terminated    Exit Code: 3
@@ -45,8 +43,7 @@ Failing Job Is Detected As Failed With Its Exit Code
 
 Waiting For Running Fails Fast When The Task Is Already Dead
     [Documentation]    A wait that can no longer succeed fails immediately, not at its timeout.
-    [Tags]    needs:args
-    ${job}=    Submit Job    java-batch    jar_path=${JARS}/exit-code.jar    args=${{ ["1"] }}
+    ${job}=    Submit Job    java-batch    jar_path=${JARS}/exit-code.jar    env=${{ {"APP_ARGS": "1"} }}
     Wait For Allocation Status    ${job}    failed
     ${started}=    Get Time    epoch
     Run Keyword And Expect Error    *dead*    Wait For Task State    ${job}    running    timeout=60s

@@ -11,19 +11,17 @@ Test Tags           story:output-verification    area:output
 
 *** Test Cases ***
 Stdout Of A Task Is Retrieved Completely
-    [Documentation]    The greeting, the arguments and the Java version all arrive.
-    [Tags]    needs:args
-    ${job}=    Submit Job    java-batch    jar_path=${JARS}/hello.jar    args=${{ ["one", "two"] }}
+    [Documentation]    The greeting, the task's environment and the Java version all arrive.
+    ${job}=    Submit Job    java-batch    jar_path=${JARS}/hello.jar    env=${{ {"HELLO_TARGET": "all"} }}
     Wait For Job To Complete Successfully    ${job}
     ${stdout}=    Get Task Logs    ${job}
     Should Contain    ${stdout}    Hello from crunjar!
-    Should Contain    ${stdout}    args: one two
+    Should Contain    ${stdout}    env: HELLO_TARGET=all
     Should Match Regexp    ${stdout}    java.version: \\d+
 
 Stderr Is Kept Apart From Stdout
     [Documentation]    Lines written to stderr appear in stderr only.
-    [Tags]    needs:args
-    ${job}=    Submit Job    java-batch    jar_path=${JARS}/stderr.jar    args=${{ ["3"] }}
+    ${job}=    Submit Job    java-batch    jar_path=${JARS}/stderr.jar    env=${{ {"APP_ARGS": "3"} }}
     Wait For Job To Complete Successfully    ${job}
     Task Log Should Be Equal    ${job}    stderr line 1\nstderr line 2\nstderr line 3\n    stream=stderr
     Task Log Should Be Equal    ${job}    stdout marker\n
@@ -39,17 +37,15 @@ Log Lines Match Patterns
 
 Exit Codes Are Reported Exactly
     [Documentation]    The exit code the JVM ends with is the one Nomad reports.
-    [Tags]    needs:args
     FOR    ${code}    IN    0    1    42
-        ${job}=    Submit Job    java-batch    jar_path=${JARS}/exit-code.jar    args=${{ ["${code}"] }}
+        ${job}=    Submit Job    java-batch    jar_path=${JARS}/exit-code.jar    env=${{ {"APP_ARGS": "${code}"} }}
         Wait For Task State    ${job}    dead
         Task Exit Code Should Be    ${job}    ${code}
     END
 
 Mismatching Log Fails With A Unified Diff
     [Documentation]    An exact comparison that fails shows what differs, line by line.
-    [Tags]    needs:args
-    ${job}=    Submit Job    java-batch    jar_path=${JARS}/stderr.jar    args=${{ ["2"] }}
+    ${job}=    Submit Job    java-batch    jar_path=${JARS}/stderr.jar    env=${{ {"APP_ARGS": "2"} }}
     Wait For Job To Complete Successfully    ${job}
     ${message}=    Run Keyword And Expect Error    *
     ...    Task Log Should Be Equal    ${job}    stderr line 1\nstderr line two\n    stream=stderr
@@ -57,16 +53,14 @@ Mismatching Log Fails With A Unified Diff
 
 Waiting For A Log Line Follows The Stream
     [Documentation]    The wait returns as soon as a long-running task prints the line.
-    [Tags]    needs:args
-    ${job}=    Submit Job    java-service    jar_path=${JARS}/long-runner.jar    args=${{ ["100"] }}
+    ${job}=    Submit Job    java-service    jar_path=${JARS}/long-runner.jar    env=${{ {"APP_ARGS": "100"} }}
     ${line}=    Wait Until Task Log Contains    ${job}    heartbeat 5    timeout=30s
     Should Contain    ${line}    heartbeat 5
     Stop Job    ${job}
 
 Waiting For A Log Line That Never Comes Fails With The Last Lines Seen
     [Documentation]    A log wait that times out quotes what the task did print.
-    [Tags]    needs:args
-    ${job}=    Submit Job    java-service    jar_path=${JARS}/long-runner.jar    args=${{ ["100"] }}
+    ${job}=    Submit Job    java-service    jar_path=${JARS}/long-runner.jar    env=${{ {"APP_ARGS": "100"} }}
     Wait Until Task Log Contains    ${job}    heartbeat 1
     ${message}=    Run Keyword And Expect Error    *did not contain 'never printed' within 3 seconds*
     ...    Wait Until Task Log Contains    ${job}    never printed    timeout=3s

@@ -21,7 +21,6 @@ A JAR Runs To Completion And Says Hello
 
 A Failing JAR Is Reported With Its Own Exit Code
     [Documentation]    A JAR that ends with a non-zero status fails the task with exactly that status.
-    [Tags]    needs:args
     Given The Driver Is Healthy
     When A Batch Job Runs    exit-code.jar    3
     Then The Task Fails
@@ -41,9 +40,10 @@ The Driver Is Healthy
     Driver Should Be Healthy
 
 A Batch Job Runs
-    [Documentation]    Submits a batch job running ``jar`` from the test JARs with ``args``.
-    [Arguments]    ${jar}    @{args}
-    ${job}=    Submit Job    java-batch    jar_path=${JARS}/${jar}    args=${args}
+    [Documentation]    Submits a batch job running ``jar`` from the test JARs with ``inputs``, given in
+    ...    APP_ARGS, which the test applications read when they get no program arguments.
+    [Arguments]    ${jar}    @{inputs}
+    ${job}=    Submit Job    java-batch    jar_path=${JARS}/${jar}    env=${{ {"APP_ARGS": " ".join($inputs)} }}
     VAR    ${JOB}=    ${job}    scope=TEST    # robocop: off=VAR06
 
 A Service Is Running

@@ -73,13 +73,16 @@ Fetched Files Are Readable By The Task User
     [Documentation]    A file fetched with ``mode = "file"`` lands at exactly the path given as its
     ...    destination; it and the JAR arrive owned by root with mode 644, so the task user nobody
     ...    can read both but not change them.
-    [Tags]    needs:args    needs:isolation
+    [Tags]    needs:isolation
     ${settings}=    Create Artifact    settings.txt    content=greeting=hello\n
     ${jar}=    Get Artifact Url    resource-reader.jar
     ${artifacts}=    Evaluate
     ...    [{"source": $jar}, {"source": $settings, "destination": "local/conf/app.settings", "mode": "file"}]
-    ${job}=    Submit Job    java-batch    jar_path=local/resource-reader.jar    artifacts=${artifacts}
-    ...    args=${{ ["local/conf/app.settings", "stat:local/conf/app.settings", "stat:local/resource-reader.jar"] }}
+    ${job}=    Submit Job
+    ...    java-batch
+    ...    jar_path=local/resource-reader.jar
+    ...    artifacts=${artifacts}
+    ...    env=${{ {"APP_ARGS": "local/conf/app.settings stat:local/conf/app.settings stat:local/resource-reader.jar"} }}
     Wait For Job To Complete Successfully    ${job}
     Task Log Should Contain    ${job}    BEGIN local/conf/app.settings\ngreeting=hello\nEND local/conf/app.settings\n
     Task Log Should Contain    ${job}
@@ -91,13 +94,13 @@ Fetched Files Are Readable By The Task User
 Chown Gives Fetched Files To The Task User
     [Documentation]    With ``chown = true`` and the task's user named, Nomad gives the fetched file to
     ...    that user, as its artifact block documents: owned by nobody, writable by it.
-    [Tags]    needs:nomad>=1.9.2    needs:args
+    [Tags]    needs:nomad>=1.9.2
     ${settings}=    Create Artifact    owned.txt    content=owned\n
     ${jar}=    Get Artifact Url    resource-reader.jar
     ${artifacts}=    Evaluate
     ...    [{"source": $jar}, {"source": $settings, "destination": "local/owned.txt", "mode": "file", "chown": True}]
     ${job}=    Submit Job    java-batch    jar_path=local/resource-reader.jar    artifacts=${artifacts}
-    ...    user=nobody    args=${{ ["stat:local/owned.txt"] }}
+    ...    user=nobody    env=${{ {"APP_ARGS": "stat:local/owned.txt"} }}
     Wait For Job To Complete Successfully    ${job}
     Task Log Should Contain    ${job}
     ...    STAT local/owned.txt uid=${NOBODY} gid=${NOBODY} mode=644 readable=true writable=true

@@ -9,7 +9,7 @@ Resource            ../../resources/scenarios.resource
 Suite Setup         Start Shared Nomad Agent
 Suite Teardown      Stop Jobs And Check For Leaks
 
-Test Tags           area:edge    story:edge-output    needs:args
+Test Tags           area:edge    story:edge-output
 
 
 *** Variables ***
@@ -22,14 +22,17 @@ ${ONE_MIB}          1048576
 Fifty Megabytes Of Stdout Arrive Complete
     [Documentation]    50 MiB written as fast as the JVM can reach Nomad's log files whole: the line
     ...    count, byte count and SHA-256 of what Nomad returns match what the task wrote.
-    ${job}=    Submit Job    java-batch    jar_path=${JARS}/large-output.jar    args=${{ ["mb", "50"] }}
+    ${job}=    Submit Job    java-batch    jar_path=${JARS}/large-output.jar    env=${{ {"APP_ARGS": "mb 50"} }}
     Wait For Job To Complete Successfully    ${job}    timeout=2 min
     ${done}=    Large Output Should Be Complete    ${job}
     Should Be Equal As Integers    ${done}[bytes]    ${{ 50 * ${ONE_MIB} }}
 
 One Megabyte Single Line Arrives Intact
     [Documentation]    A single line of 1 MiB is neither split nor truncated on its way to Nomad.
-    ${job}=    Submit Job    java-batch    jar_path=${JARS}/large-output.jar    args=${{ ["line", "${ONE_MIB}"] }}
+    ${job}=    Submit Job
+    ...    java-batch
+    ...    jar_path=${JARS}/large-output.jar
+    ...    env=${{ {"APP_ARGS": "line ${ONE_MIB}"} }}
     Wait For Job To Complete Successfully    ${job}
     ${done}=    Large Output Should Be Complete    ${job}
     Should Be Equal As Integers    ${done}[lines]    1
@@ -46,7 +49,10 @@ Long Running Service Streams Its Log For Thirty Seconds And Stops Cleanly
     [Documentation]    A service printing a heartbeat every 0.5 s for 30 s: each heartbeat can be read
     ...    while the task runs (the 30th about 15 s after the first), none is lost or repeated, and
     ...    stopping it ends the task as killed, not failed. Bounded to 30 s of heartbeats.
-    ${job}=    Submit Job    java-service    jar_path=${JARS}/long-runner.jar    args=${{ ["${HEARTBEAT_MS}"] }}
+    ${job}=    Submit Job
+    ...    java-service
+    ...    jar_path=${JARS}/long-runner.jar
+    ...    env=${{ {"APP_ARGS": "${HEARTBEAT_MS}"} }}
     ${streamed}=    Seconds Between Log Lines    ${job}    heartbeat 1    heartbeat 30
     Log    Heartbeats 1 to 30 were read over ${streamed} s, as they were written (over 14.5 s)
     Should Be True    10 <= ${streamed} <= 25    The log did not arrive while it was written

@@ -70,21 +70,20 @@ Tasks Of A Group Share Files Through The Alloc Dir
 Second Artifact Is Readable In Local
     [Documentation]    A resource file fetched as a second artifact, next to the JAR fetched as the
     ...    first, is in ``local/`` and readable by the application, byte for byte.
-    [Tags]    needs:args
     VAR    ${content}=    db.url=jdbc:h2:mem:e2e\nfeature.flags=alpha,beta\n
     ${resource}=    Create Artifact    app.properties    content=${content}
     ${jar}=    Get Artifact Url    resource-reader.jar
     ${artifacts}=    Evaluate    [{"source": $jar}, {"source": $resource}]
     ${job}=    Submit Job    java-batch    jar_path=local/resource-reader.jar    artifacts=${artifacts}
-    ...    args=${{ ["local/app.properties"] }}
+    ...    env=${{ {"APP_ARGS": "local/app.properties"} }}
     Wait For Job To Complete Successfully    ${job}
     Task Log Should Be Equal    ${job}    BEGIN local/app.properties\n${content}END local/app.properties\n
 
 JAR Delivered As An HTTP Artifact Runs Without A Jar Path
     [Documentation]    A job naming no ``jar_path`` runs the one JAR its artifact put into ``local/``.
-    [Tags]    needs:jar-discovery    needs:args
+    [Tags]    needs:jar-discovery
     ${url}=    Get Artifact Url    echo.jar
-    ${job}=    Submit Job    java-batch    artifacts=${{ [{"source": $url}] }}    args=${{ ["from", "http"] }}
+    ${job}=    Submit Job    java-batch    artifacts=${{ [{"source": $url}] }}
     Wait For Job To Complete Successfully    ${job}
-    Task Log Should Be Equal    ${job}    echo started\nargc=2\nargv[0]=<from>\nargv[1]=<http>\n
+    Task Log Should Be Equal    ${job}    echo started\nargc=0\n
     Artifact Should Have Been Requested    echo.jar    times=1    status=200

@@ -59,8 +59,8 @@ Purged Job Leaves Nothing Of Its Task On The Host
 Restarted Allocation Runs A New JVM And Keeps Both Runs' Output
     [Documentation]    Restart Allocation restarts the task in place once: a new JVM (another host pid)
     ...    starts, and the task's log holds the first run's output followed by the second's.
-    [Tags]    story:restart    needs:args
-    ${job}=    Submit Job    java-service    jar_path=${JARS}/long-runner.jar    args=${{ ["200"] }}
+    [Tags]    story:restart
+    ${job}=    Submit Job    java-service    jar_path=${JARS}/long-runner.jar    env=${{ {"APP_ARGS": "200"} }}
     Wait Until Task Log Contains    ${job}    ^heartbeat 3$    regexp=${True}
     ${first}=    Get Task Process Id    ${job}
     Restart Allocation    ${job}
@@ -75,12 +75,12 @@ Restarted Allocation Runs A New JVM And Keeps Both Runs' Output
 Concurrent Jobs Complete With Their Own Unmixed Logs
     [Documentation]    Five jobs started at once, each writing lines of its own width, all complete;
     ...    each log holds exactly its job's lines, checked by count, size and checksum.
-    [Tags]    story:concurrency    needs:args
+    [Tags]    story:concurrency
     VAR    &{jobs}=    &{EMPTY}
     FOR    ${index}    IN RANGE    ${CONCURRENT_JOBS}
         ${width}=    Evaluate    60 + ${index}
         ${job}=    Submit Job    java-batch    jar_path=${JARS}/large-output.jar
-        ...    args=${{ ["lines", "${LINES_PER_JOB}", "${width}"] }}
+        ...    env=${{ {"APP_ARGS": "lines ${LINES_PER_JOB} ${width}"} }}
         Set To Dictionary    ${jobs}    ${job}=${width}
     END
     FOR    ${job}    ${width}    IN    &{jobs}
@@ -93,8 +93,8 @@ Concurrent Jobs Complete With Their Own Unmixed Logs
 Flaky Task Succeeds Within Its Restart Policy
     [Documentation]    A task failing its first two runs, with two restarts allowed, is restarted twice
     ...    and then completes successfully; its log shows the three runs.
-    [Tags]    story:transient-failures    needs:args
-    ${job}=    Submit Job    java-batch    jar_path=${JARS}/flaky.jar    args=${{ ["2"] }}
+    [Tags]    story:transient-failures
+    ${job}=    Submit Job    java-batch    jar_path=${JARS}/flaky.jar    env=${{ {"APP_ARGS": "2"} }}
     ...    restart_attempts=${2}    restart_delay=1s
     Wait For Job To Complete Successfully    ${job}    timeout=90s
     ${restarts}=    Get Task Restart Count    ${job}
@@ -107,8 +107,8 @@ Flaky Task Succeeds Within Its Restart Policy
 Flaky Task Fails Once Its Restart Attempts Are Exhausted
     [Documentation]    A task that keeps failing is restarted as often as the policy allows (once), then
     ...    Nomad stops restarting it, saying the attempts are exceeded, and the allocation fails.
-    [Tags]    story:transient-failures    needs:args
-    ${job}=    Submit Job    java-batch    jar_path=${JARS}/flaky.jar    args=${{ ["5"] }}
+    [Tags]    story:transient-failures
+    ${job}=    Submit Job    java-batch    jar_path=${JARS}/flaky.jar    env=${{ {"APP_ARGS": "5"} }}
     ...    restart_attempts=${1}    restart_delay=1s
     Wait For Allocation Status    ${job}    failed    timeout=90s
     ${restarts}=    Get Task Restart Count    ${job}
@@ -121,16 +121,16 @@ Flaky Task Fails Once Its Restart Attempts Are Exhausted
 
 *** Keywords ***
 Container Should Exist
-    [Documentation]    Fails unless crun lists the container in the agent's crun root.
+    [Documentation]    Fails unless the OCI runtime keeps the container's state in the agent's state dir.
     [Arguments]    ${container}
     ${held}=    Take Resource Snapshot
-    Should Contain Match    ${held}[containers]    *container ${container}
+    Should Contain Match    ${held}[containers]    *container ${container} in *
 
 Container Should Not Exist
-    [Documentation]    Fails while crun still lists the container in the agent's crun root.
+    [Documentation]    Fails while the OCI runtime still keeps the container's state in the agent's state dir.
     [Arguments]    ${container}
     ${held}=    Take Resource Snapshot
-    Should Not Contain Match    ${held}[containers]    *container ${container}
+    Should Not Contain Match    ${held}[containers]    *container ${container} in *
 
 Long Runner Should Have Run
     [Documentation]    The long-runner task ran ``times`` times in its allocation: restarted ``times - 1``

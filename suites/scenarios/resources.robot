@@ -16,8 +16,8 @@ JVM Exceeding Its Memory Limit Is OOM Killed And Reported
     [Documentation]    With a heap allowed beyond the task's 128 MB, allocating 400 MiB hits the cgroup
     ...    limit: the kernel kills the JVM (exit 137, signal 9), Nomad's Terminated event says "OOM
     ...    killed", the driver adds an event naming the limit, and the task fails.
-    [Tags]    needs:oom-reporting    needs:args    needs:jvm-options
-    ${job}=    Submit Job    java-batch    jar_path=${JARS}/memory-hog.jar    args=${{ ["400"] }}
+    [Tags]    needs:oom-reporting    needs:jvm-options
+    ${job}=    Submit Job    java-batch    jar_path=${JARS}/memory-hog.jar    env=${{ {"APP_ARGS": "400"} }}
     ...    memory=${128}    jvm_options=${{ ["-Xmx512m"] }}
     Wait For Task State    ${job}    dead    failed=${True}
     ${terminated}=    Task Events Should Contain    ${job}    Terminated

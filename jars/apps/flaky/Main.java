@@ -12,7 +12,8 @@ public final class Main {
     private Main() {
     }
 
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] given) throws IOException {
+        String[] args = Inputs.of(given);
         int failures = args.length > 0 ? Integer.parseInt(args[0]) : 2;
         String allocDir = System.getenv().getOrDefault("NOMAD_ALLOC_DIR", "/tmp");
         Path counter = Paths.get(allocDir, "flaky-runs");

@@ -16,7 +16,8 @@ public final class Main {
     private Main() {
     }
 
-    public static void main(String[] args) throws IOException, NoSuchAlgorithmException {
+    public static void main(String[] given) throws IOException, NoSuchAlgorithmException {
+        String[] args = Inputs.of(given);
         String mode = args.length > 0 ? args[0] : "lines";
         long count;
         int width;

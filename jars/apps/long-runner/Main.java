@@ -3,7 +3,8 @@ public final class Main {
     private Main() {
     }
 
-    public static void main(String[] args) throws InterruptedException {
+    public static void main(String[] given) throws InterruptedException {
+        String[] args = Inputs.of(given);
         long interval = args.length > 0 ? Long.parseLong(args[0]) : 500L;
         System.out.println("long-runner started pid " + ProcessHandle.current().pid());
         for (long beat = 1; ; beat++) {

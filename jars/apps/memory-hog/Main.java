@@ -8,7 +8,8 @@ public final class Main {
     private Main() {
     }
 
-    public static void main(String[] args) {
+    public static void main(String[] given) {
+        String[] args = Inputs.of(given);
         int target = args.length > 0 ? Integer.parseInt(args[0]) : 256;
         List<byte[]> held = new ArrayList<>();
         for (int mib = 1; mib <= target; mib++) {

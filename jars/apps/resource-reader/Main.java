@@ -15,7 +15,8 @@ public final class Main {
     private Main() {
     }
 
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] given) throws IOException {
+        String[] args = Inputs.of(given);
         for (String arg : args.length > 0 ? args : new String[] {"local/resource.txt"}) {
             if (arg.startsWith(STAT)) {
                 stat(Paths.get(arg.substring(STAT.length())));

@@ -9,7 +9,8 @@ public final class Main {
     private Main() {
     }
 
-    public static void main(String[] args) throws InterruptedException {
+    public static void main(String[] given) throws InterruptedException {
+        String[] args = Inputs.of(given);
         double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 10.0;
         int status = args.length > 1 ? Integer.parseInt(args[1]) : 0;
         long interval = args.length > 2 ? Long.parseLong(args[2]) : 250L;

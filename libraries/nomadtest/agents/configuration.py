@@ -68,6 +68,15 @@ class AgentSettings:
             else:
                 self.extra[key] = value
 
+    def add_driver_client_settings(self, values: Mapping[str, Any]) -> None:
+        """The driver profile's client settings, below what the test set itself."""
+        for key, value in values.items():
+            if key in ("options", "meta") and isinstance(value, Mapping):
+                target = self.client_options if key == "options" else self.meta
+                target.update({name: given for name, given in value.items() if name not in target})
+            else:
+                self.client_extra.setdefault(key, value)
+
     def _merge_block(self, block: str, values: Mapping[str, Any]) -> None:
         # Attributes the template writes itself are routed to their setting to avoid duplicates.
         routed = {"options": "client_options", "meta": "meta"} if block == "client" else {}

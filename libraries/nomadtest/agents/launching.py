@@ -115,7 +115,10 @@ class AgentLauncher:
         uid = f"{os.getpid()}-{secrets.token_hex(3)}"
         plugins = self.plugins(settings, run_dir, uid, plugin_config)
         driver_config = plugins[self.plugin_block_name(settings.driver)]
-        cleanup = profiles.for_driver(settings.driver).cleanup
+        profile = profiles.for_driver(settings.driver)
+        cleanup = profile.cleanup
+        if settings.client:
+            settings.add_driver_client_settings(profile.client)
         swept = {what: str(driver_config[option]) for what, option in cleanup.items() if driver_config.get(option)}
         # Rendered before anything exists on disk, so a bad setting leaves nothing to clean up.
         text = configuration.render_config(

@@ -17,7 +17,6 @@ difference of two snapshots is exactly what appeared in between.
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -136,7 +135,7 @@ def scope_items(scope: Scope, agent_pid: int | None, host: HostView) -> dict[str
         "networks": [],
     }
     if state_dir is not None:
-        items["containers"] += [f"container {c}" for c in crun_containers(state_dir / "crun")]
+        items["containers"] += [str(container) for container in ocistate.containers_below(state_dir)]
         items["bundles"] = [f"bundle {b}" for b in _children(state_dir / "bundles")]
     # A live agent's namespace is its host, not a leftover; once the agent is gone it is one.
     if scope.netns and agent_pid is None and (netns.NETNS_DIR / scope.netns).exists():
@@ -230,16 +229,6 @@ def _monitor_container(info: ProcessInfo) -> str:
 
 
 # -- containers, cgroups, dirs ---------------------------------------------------------------------
-
-
-def crun_containers(crun_root: Path) -> list[str]:
-    """Ids of the containers crun knows in ``crun_root`` (its ``--root`` state dir)."""
-    if not crun_root.is_dir():
-        return []
-    listed = subprocess.run(
-        ["crun", "--root", str(crun_root), "list", "--quiet"], capture_output=True, text=True, timeout=30, check=False
-    )
-    return listed.stdout.split()
 
 
 def container_cgroups(cgroup_parent: str, hierarchies: Iterable[Path]) -> list[str]:

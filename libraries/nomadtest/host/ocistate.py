@@ -20,6 +20,8 @@ from nomadtest import profiles
 ROOT_DEFAULTS = (Path("/run/crun"), Path("/run/runc"))
 USER_ROOTS = ("crun", "runc")  # below $XDG_RUNTIME_DIR for a user other than root
 STATE_FILES = ("status", "config.json", "state.json")
+# Files only a runtime writes (crun, runc): a bundle's config.json alone is no container.
+RUNTIME_STATE = ("status", "state.json")
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,21 @@ def containers(root: Path) -> list[Container]:
         if state.strip():
             found.append(Container(entry.name, root, state))
     return found
+
+
+def containers_below(directory: Path) -> list[Container]:
+    """The containers of the runtime roots a driver keeps in its state dir: the dir itself or a
+    child of it (crunjar's ``crun/``). Only a runtime's state marks one, not a bundle's config.json."""
+    try:
+        places = [directory, *sorted(child for child in directory.iterdir() if child.is_dir())]
+    except OSError:
+        return []
+    return [
+        container
+        for root in places
+        for container in containers(root)
+        if any((root / container.id / name).is_file() for name in RUNTIME_STATE)
+    ]
 
 
 def _read(path: Path) -> str:

@@ -15,8 +15,6 @@ ENVIRONMENT_VARIABLE = "NOMAD_E2E_RUN_ROOT"
 DEFAULT_RUN_ROOT = Path("/tmp/nomad-e2e")
 STATE_DIR = "state"
 ARTIFACTS_DIR = "artifacts"
-# Every crunjar agent's cgroup parent is crunjar-<pid>-<random>; see NomadServer.
-CRUNJAR_CGROUP_PREFIX = "crunjar-"
 
 
 _configured: Path | None = None

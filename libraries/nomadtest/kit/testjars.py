@@ -29,6 +29,8 @@ from pathlib import Path
 DEFAULT_RELEASE = "11"
 GOOD_JAR = "hello.jar"
 BROKEN_DIR = "broken"
+# Sources compiled into every application (how each reads its inputs), not an application of its own.
+SHARED = "_shared"
 # javac's warnings about sun.misc.Signal, the only way a JVM handles signals, and its count of warnings.
 EXPECTED_WARNING = re.compile(r".*compiler\.warn\.sun\.proprietary.*|\d+ warnings?")
 
@@ -66,7 +68,7 @@ def ensure_built(apps: Path | None = None, cache: Path | None = None) -> Path:
     # Built aside and renamed into place: an interrupted build leaves no half directory to trust.
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=cache))
     try:
-        applications = sorted(app for app in apps.iterdir() if any(app.glob("*.java")))
+        applications = sorted(app for app in apps.iterdir() if any(app.glob("*.java")) and app != apps / SHARED)
         print(f"Building {len(applications)} test JARs into {built} (once per version of their sources)")
         # One javac per application (each has its own class Main); a JVM start each, so side by side.
         with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
@@ -95,7 +97,7 @@ def build_jar(app: Path, jar: Path) -> None:
             f"JDK {release} or later (a JDK, not a JRE: javac builds the test JARs) or point JAVA_HOME at one."
         )
     with tempfile.TemporaryDirectory() as classes:
-        sources = sorted(str(source) for source in app.glob("*.java"))
+        sources = sorted(str(source) for source in [*app.glob("*.java"), *(app.parent / SHARED).glob("*.java")])
         command = [javac, "--release", release, "-Xlint:all", "-XDrawDiagnostics", "-d", classes, *sources]
         answer = subprocess.run(command, capture_output=True, text=True, check=False)
         if answer.returncode != 0:
