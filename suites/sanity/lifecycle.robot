@@ -23,8 +23,7 @@ Task Runs To Completion With Exit Code Zero
 
 Non Zero Exit Code Is Delivered
     [Documentation]    A JVM calling System.exit(3) ends with exit code 3 and no signal.
-    [Tags]    needs:args
-    Start Driver Task    three    jar_path=${JARS}/exit-code.jar    args=${{ ["3"] }}
+    Start Driver Task    three    jar_path=${JARS}/exit-code.jar    env=${{ {"APP_ARGS": "3"} }}
     ${exit}=    Wait For Driver Task    three
     Exit Should Be    ${exit}    3
     Driver Task Output Should Contain    three    exiting with 3
@@ -32,8 +31,7 @@ Non Zero Exit Code Is Delivered
 
 Stdout And Stderr Reach Their Own FIFOs
     [Documentation]    What the JVM writes to System.err arrives on the stderr FIFO, System.out on stdout.
-    [Tags]    needs:args
-    Start Driver Task    streams    jar_path=${JARS}/stderr.jar    args=${{ ["3"] }}
+    Start Driver Task    streams    jar_path=${JARS}/stderr.jar    env=${{ {"APP_ARGS": "3"} }}
     Wait For Driver Task    streams
     ${stderr}=    Get Driver Task Output    streams    stderr
     ${stdout}=    Get Driver Task Output    streams    stdout
@@ -43,8 +41,7 @@ Stdout And Stderr Reach Their Own FIFOs
 
 Line Printed Right Before Exit Reaches Stdout
     [Documentation]    The last line a JVM prints before it exits is in its output once WaitTask answered.
-    [Tags]    needs:args
-    Start Driver Task    last    jar_path=${JARS}/sleeper.jar    args=${{ ["0.3", "0", "100"] }}
+    Start Driver Task    last    jar_path=${JARS}/sleeper.jar    env=${{ {"APP_ARGS": "0.3 0 100"} }}
     Wait For Driver Task    last
     ${stdout}=    Get Driver Task Output    last
     Should End With    ${stdout}    sleeper exiting with 0\n
@@ -95,7 +92,6 @@ Task Shares The Alloc Dir With The Client
 InspectTask Follows A Task From Running To Exited
     [Documentation]    A running task is ``running`` with a start time; once it exited it is ``exited`` with
     ...    its exit code and a completion time after the start.
-    [Tags]    needs:args
     Start Sleeper Task    inspected    seconds=1    exit_code=4
     ${running}=    Inspect Driver Task    inspected
     Should Be Equal    ${running}[state]    running

@@ -15,7 +15,7 @@ Test Tags           area:sanity    story:recovery
 Running Task Survives A Plugin Crash And Delivers Its Own Exit Code
     [Documentation]    The plugin is SIGKILLed while the task runs: the JVM runs on (its heartbeats go on, it does
     ...    not start again), RecoverTask in a new plugin process reattaches, and WaitTask delivers its exit code.
-    [Tags]    needs:recovery    needs:args
+    [Tags]    needs:recovery
     Start Sleeper Task    survivor    seconds=4    exit_code=7
     Kill Driver Plugin Process
     Restart Driver Plugin
@@ -29,7 +29,7 @@ Running Task Survives A Plugin Crash And Delivers Its Own Exit Code
 
 Task That Exited While The Plugin Was Down Is Recovered With Its Exit Code
     [Documentation]    A task that ends while no plugin runs is recovered as exited, with its exit code.
-    [Tags]    needs:recovery    needs:args
+    [Tags]    needs:recovery
     Start Sleeper Task    ended    seconds=1    exit_code=5
     Kill Driver Plugin Process
     Wait Until Driver Task Output Contains    ended    sleeper exiting with 5

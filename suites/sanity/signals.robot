@@ -69,8 +69,8 @@ Stats Measure The Running JVM
 OOM Kill Is Reported With A Task Event
     [Documentation]    A JVM allowed a heap beyond its 128 MB limit and allocating 400 MiB is OOM killed: WaitTask
     ...    says exit 137, signal 9, OOM killed, and the driver sends a task event about it.
-    [Tags]    needs:oom-reporting    needs:args    needs:jvm-options
-    Start Driver Task    hog    jar_path=${JARS}/memory-hog.jar    args=${{ ["400"] }}    memory=128
+    [Tags]    needs:oom-reporting    needs:jvm-options
+    Start Driver Task    hog    jar_path=${JARS}/memory-hog.jar    env=${{ {"APP_ARGS": "400"} }}    memory=128
     ...    jvm_options=${{ ["-Xmx512m"] }}
     ${exit}=    Wait For Driver Task    hog    timeout=60s
     Exit Should Be    ${exit}    137    signal=9
