@@ -174,8 +174,9 @@ class PluginSession:
         jar = inputs.get("jar_path")
         if self.profile.jar_delivery != "artifact" or not jar:
             return inputs
-        local = environment.task_dir / "local"
-        shutil.copyfile(jar, local / Path(jar).name)
+        if not Path(jar).is_file():
+            raise FileNotFoundError(f"JAR {jar} does not exist: there is nothing to deliver into the task's local/.")
+        shutil.copyfile(jar, environment.task_dir / "local" / Path(jar).name)
         return {**inputs, "jar_path": f"local/{Path(jar).name}"}
 
     def remove_environment(self, environment: taskenv.TaskEnvironment) -> None:
