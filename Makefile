@@ -7,6 +7,7 @@ SHELL := /bin/bash
 VENV       := .venv
 PYTHON     := $(VENV)/bin/python
 RESULTS    := results
+PROTO_STAMP := libraries/nomadtest/plugin/protocol/__init__.py
 GO         ?= go
 # NOMAD_BIN=/path/to/nomad uses an installed Nomad instead of building one.
 NOMAD_BIN  ?= $(CURDIR)/bin/nomad
@@ -36,7 +37,8 @@ setup: venv deps nomad driver jars proto ## Everything the tests need: venv, hos
 
 .PHONY: venv
 venv: $(VENV)/.installed ## Python virtualenv with requirements.txt
-$(VENV)/.installed: requirements.txt pyproject.toml
+# The package lists the protocol stubs, so they exist before the editable install.
+$(VENV)/.installed: requirements.txt pyproject.toml $(PROTO_STAMP)
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
@@ -71,9 +73,10 @@ $(DRIVER_BIN): $(DRIVER_SRC)
 	cd driver && $(GO) build -trimpath -o ../$(DRIVER_BIN) .
 
 .PHONY: proto
-PROTO_STAMP := libraries/nomadtest/plugin/protocol/__init__.py
 proto: $(PROTO_STAMP) ## Python stubs of Nomad's plugin protocol (grpcio-tools, from the module driver/go.mod pins)
-$(PROTO_STAMP): driver/go.mod scripts/gen-proto.py | $(VENV)/.installed
+# Needs only the standard library and pip: it runs before the venv holds the project.
+$(PROTO_STAMP): driver/go.mod scripts/gen-proto.py
+	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) scripts/gen-proto.py
 
 .PHONY: jars
