@@ -78,7 +78,7 @@ Fetched Files Are Readable By The Task User
     ${jar}=    Get Artifact Url    resource-reader.jar
     ${artifacts}=    Evaluate
     ...    [{"source": $jar}, {"source": $settings, "destination": "local/conf/app.settings", "mode": "file"}]
-    VAR    ${inputs}    local/conf/app.settings stat:local/conf/app.settings stat:local/resource-reader.jar
+    VAR    ${inputs}=    local/conf/app.settings stat:local/conf/app.settings stat:local/resource-reader.jar
     ${job}=    Submit Job    java-batch    jar_path=local/resource-reader.jar    artifacts=${artifacts}
     ...    env=${{ {"APP_ARGS": $inputs} }}
     Wait For Job To Complete Successfully    ${job}
