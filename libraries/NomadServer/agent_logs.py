@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from robot.api.deco import keyword
 
-from nomadtest import failures
+from nomadtest import deprecation, failures
 from nomadtest.agents import agentlog
 from nomadtest.agents.manager import FORENSICS_CAPTURE
 from nomadtest.library import ASSERTION, FORENSICS, QUERY, WAIT, LibraryComponent
@@ -71,3 +71,22 @@ class AgentLogs(LibraryComponent):
         if not agent:
             failures.mark_captured(current_owner(), FORENSICS_CAPTURE)
         self.library.manager.log_forensics([REGISTRY.find(agent)] if agent else REGISTRY.agents(), lines, level)
+
+    @keyword(tags=[FORENSICS])
+    def capture_forensics_if_test_failed(self) -> None:
+        """Deprecated in 0.5.0, removed in 0.6.0: does nothing; remove it from your teardowns.
+
+        A failed test gets its forensics (agent logs, its jobs' allocations, task events and task
+        logs) from the libraries by itself, before any teardown stops what it started; in 0.2 this
+        keyword of ``common.resource`` took them in teardowns. It warns once per run rather than
+        on every call, so the warning does not repeat for every test.
+
+        Example:
+        | [Teardown] | `Capture Forensics If Test Failed` |
+        """
+        deprecation.warn_once(
+            "Capture Forensics If Test Failed",
+            "0.5.0",
+            "0.6.0",
+            "failed tests get their forensics by themselves, so remove it from your teardowns",
+        )

@@ -51,6 +51,33 @@ A Partitioned Node Goes Disconnected And Nomad Reconciles When It Is Healed
     ${kept}=    Wait For Job To Reconcile    ${job}    running=${1}
     Healed Node Should Hold Only What Nomad Kept    ${node}    ${before}    ${alloc}    ${kept}
 
+The Replacement Of A Killed Node's Allocation Is A New Allocation, Not Another Original
+    [Documentation]    Two allocations spread over the nodes; the node of the first is killed. What `Wait For
+    ...    Replacement Allocation` returns is an allocation Nomad created to replace it (its PreviousAllocation),
+    ...    never the second original, which was running on another node before the kill.
+    ${job}=    Start Service On Cluster    ${2}    spread=${True}
+    ${originals}=    Get Job Allocations    ${job}
+    VAR    ${first}=    ${originals}[0]
+    Kill Nomad Client    ${first}[NodeName]
+    Wait For Node Status    ${first}[NodeName]    down    timeout=${DOWN_WITHIN}
+    ${new}=    Wait For Replacement Allocation    ${job}    ${first}[ID]
+    Should Not Be Equal    ${new}    ${originals}[1][ID]    The second original was returned as the replacement
+    ${replacement}=    Get Allocation    ${job}    ${new}
+    Should Be Equal    ${replacement}[PreviousAllocation]    ${first}[ID]
+
+Reconciliation Does Not Count The Allocations Of A Down Node As Running
+    [Documentation]    Three allocations, one per node; the node of one is killed and seen down. `Wait For Job To
+    ...    Reconcile    running=3` returns only once that allocation is lost and its replacement runs: the
+    ...    allocation on the down node, whatever it last reported, is not among the running ones.
+    ${job}=    Start Service On Cluster    ${3}    spread=${True}
+    ${alloc}=    Get Allocation    ${job}
+    Kill Nomad Client    ${alloc}[NodeName]
+    Wait For Node Status    ${alloc}[NodeName]    down    timeout=${DOWN_WITHIN}
+    ${running}=    Wait For Job To Reconcile    ${job}    running=${3}
+    Should Not Contain    ${running}    ${alloc}[ID]    The allocation on the down node was counted as running
+    ${lost}=    Get Allocation    ${job}    ${alloc}[ID]
+    Should Be Equal    ${lost}[ClientStatus]    lost
+
 
 *** Keywords ***
 Healed Node Should Hold Only What Nomad Kept
