@@ -205,6 +205,10 @@ docs: venv ## libdoc HTML of each keyword library and resource file into results
 		$(VENV)/bin/libdoc $$resource $(RESULTS)/docs/$$(basename $$resource .resource).html || exit 1; \
 	done
 
+.PHONY: api-snapshot
+api-snapshot: venv ## Accept a deliberate change of the public keyword API: rewrite utest/public-api.json (add a CHANGELOG entry too)
+	$(PYTHON) scripts/public-api.py --update
+
 .PHONY: clean
 clean: ## Remove build output and results (not the venv)
 	rm -rf bin jars/build $(RESULTS)
