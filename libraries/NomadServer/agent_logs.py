@@ -12,7 +12,7 @@ from nomadtest.agents.manager import FORENSICS_CAPTURE
 from nomadtest.library import ASSERTION, FORENSICS, QUERY, WAIT, LibraryComponent
 from nomadtest.listener import current_owner
 from nomadtest.registry import REGISTRY
-from nomadtest.waiting import Deadline, Done
+from nomadtest.waiting import Deadline, Done, resolve
 
 
 class AgentLogs(LibraryComponent):
@@ -42,13 +42,16 @@ class AgentLogs(LibraryComponent):
 
     @keyword(tags=[WAIT])
     def wait_until_nomad_agent_log_contains(
-        self, text: str, agent: str | None = None, timeout: timedelta = timedelta(seconds=30)
+        self, text: str, agent: str | None = None, timeout: timedelta | None = None
     ) -> None:
         """Waits until the agent's log contains ``text``; on timeout fails with the last log lines.
+
+        ``timeout`` defaults to half the Nomad timeout (see `Set Nomad Timeout`).
 
         Example:
         | `Wait Until Nomad Agent Log Contains` | node registration complete | timeout=20s |
         """
+        timeout = resolve(timeout, 0.5)
         path = self.library.manager.log_path(agent)
         deadline = Deadline(timeout)
         if not isinstance(agentlog.wait_until_contains(path, text, deadline), Done):
