@@ -36,9 +36,14 @@ setup: venv deps nomad driver jars ## Everything the tests need: venv, host pack
 
 .PHONY: venv
 venv: $(VENV)/.installed ## Python virtualenv with requirements.txt
-$(VENV)/.installed: requirements.txt pyproject.toml
+# Strict editable mode links every packaged file into build/__editable__.*/ as the wheel lays them out, so
+# `Resource    nomadtest/resources/common.resource` resolves through sys.path as it does installed. Its links
+# are made at install: the directories are prerequisites so that adding or removing a file reinstalls.
+PACKAGE_DIRS := $(shell find libraries resources templates suites jars/apps -type d -not -name __pycache__)
+$(VENV)/.installed: requirements.txt pyproject.toml $(PACKAGE_DIRS)
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --config-settings editable_mode=strict \
+		-e '.[dev]'  # requirements.txt's one line: pip applies --config-settings to no -r line
 	touch $@
 
 .PHONY: deps
