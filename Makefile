@@ -117,6 +117,9 @@ IMAGE ?= localhost/nomad-e2e:latest
 RUNS  ?= 10
 # SOAK_LOCK=/path flocks that file around each soak run (hosts shared with other test runs).
 SOAK_LOCK ?=
+# STRESS=1 runs stress-ng beside each soak run, keeping every core STRESS_LOAD percent busy.
+STRESS ?=
+STRESS_LOAD ?= 100
 
 .PHONY: image
 image: ## Debian 12 test image built by mmdebstrap from Debian's packages and PyPI, imported into podman as IMAGE
@@ -128,8 +131,9 @@ test-e2e-container: image setup ## make test-e2e inside the image (privileged, h
 	IMAGE=$(IMAGE) PYTHON=$(PYTHON) ROBOT_OPTS="$(ROBOT_OPTS)" bash scripts/container-run.sh
 
 .PHONY: soak
-soak: setup ## The e2e suites RUNS times, serial and pabot in turn, with a flakiness table and one report, into results/soak/
-	$(PYTHON) scripts/soak.py --runs $(RUNS) --results $(RESULTS)/soak $(if $(SOAK_LOCK),--lock $(SOAK_LOCK))
+soak: setup ## The e2e suites RUNS times, serial and pabot in turn (STRESS=1: beside a CPU burner), flakiness table and report in results/soak/
+	$(PYTHON) scripts/soak.py --runs $(RUNS) --results $(RESULTS)/soak $(if $(SOAK_LOCK),--lock $(SOAK_LOCK)) \
+		$(if $(STRESS),--stress --stress-load $(STRESS_LOAD))
 
 .PHONY: test-conformance
 DRIVER ?= crunjar
