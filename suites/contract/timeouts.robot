@@ -25,7 +25,7 @@ A Driver Whose StartTask Hangs Fails The Test With What It Saw And Leaves Nothin
     ...    timeout, failing with the allocation it last saw (pending, its task events), and the agent, the
     ...    JVM and its container are gone after the run.
     ${output}    ${run_root}=    Run Hanging Fixture    Task Whose Start Hangs    hang-start
-    Should Contain    ${output}    did not reach running within
+    Should Contain    ${output}    did not reach task state 'running' within
     Should Contain    ${output}    ${CUT}
     Should Contain    ${output}    last seen: pending
     RunRoots.Run Root Should Be Clean    ${run_root}
