@@ -27,7 +27,7 @@ A Driver Whose StartTask Hangs Fails The Test With What It Saw And Leaves Nothin
     ${output}    ${run_root}=    Run Hanging Fixture    Task Whose Start Hangs    hang-start
     Should Contain    ${output}    did not reach task state 'running' within
     Should Contain    ${output}    ${CUT}
-    Should Contain    ${output}    last seen: pending
+    Should Contain    ${output}    last seen: task 'app' pending
     RunRoots.Run Root Should Be Clean    ${run_root}
 
 A Driver Whose StopTask Hangs Fails The Test With What It Saw And Leaves Nothing
