@@ -37,10 +37,18 @@ setup: venv deps nomad driver jars proto ## Everything the tests need: venv, hos
 
 .PHONY: venv
 venv: $(VENV)/.installed ## Python virtualenv with requirements.txt
-# The package lists the protocol stubs, so they exist before the editable install.
-$(VENV)/.installed: requirements.txt pyproject.toml $(PROTO_STAMP)
+# Strict editable mode links every packaged file into build/__editable__.*/ as the wheel lays them out, so
+# `Resource    nomadtest/resources/common.resource` resolves through sys.path as it does installed. Its links
+# are made at install, so the list of packaged files is a prerequisite, rewritten only when a file comes or
+# goes. The protocol stubs are one too, made before the install that lists their package.
+PACKAGE_FILES := build/package-files.txt
+$(shell mkdir -p build && find libraries resources templates suites jars/apps -type f -not -path '*/__pycache__/*' \
+	-not -path 'libraries/nomadtest/plugin/protocol/*' -not -path '*.egg-info/*' | sort > $(PACKAGE_FILES).new \
+	&& { cmp -s $(PACKAGE_FILES).new $(PACKAGE_FILES) || mv $(PACKAGE_FILES).new $(PACKAGE_FILES); })
+$(VENV)/.installed: requirements.txt pyproject.toml $(PACKAGE_FILES) $(PROTO_STAMP)
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --config-settings editable_mode=strict \
+		-e '.[dev]'  # requirements.txt's one line: pip applies --config-settings to no -r line
 	touch $@
 
 .PHONY: deps
@@ -122,6 +130,9 @@ IMAGE ?= localhost/nomad-e2e:latest
 RUNS  ?= 10
 # SOAK_LOCK=/path flocks that file around each soak run (hosts shared with other test runs).
 SOAK_LOCK ?=
+# STRESS=1 runs stress-ng beside each soak run, keeping every core STRESS_LOAD percent busy.
+STRESS ?=
+STRESS_LOAD ?= 100
 
 .PHONY: image
 image: ## Debian 12 test image built by mmdebstrap from Debian's packages and PyPI, imported into podman as IMAGE
@@ -133,8 +144,9 @@ test-e2e-container: image setup ## make test-e2e inside the image (privileged, h
 	IMAGE=$(IMAGE) PYTHON=$(PYTHON) ROBOT_OPTS="$(ROBOT_OPTS)" bash scripts/container-run.sh
 
 .PHONY: soak
-soak: setup ## The e2e suites RUNS times, serial and pabot in turn, with a flakiness table and one report, into results/soak/
-	$(PYTHON) scripts/soak.py --runs $(RUNS) --results $(RESULTS)/soak $(if $(SOAK_LOCK),--lock $(SOAK_LOCK))
+soak: setup ## The e2e suites RUNS times, serial and pabot in turn (STRESS=1: beside a CPU burner), flakiness table and report in results/soak/
+	$(PYTHON) scripts/soak.py --runs $(RUNS) --results $(RESULTS)/soak $(if $(SOAK_LOCK),--lock $(SOAK_LOCK)) \
+		$(if $(STRESS),--stress --stress-load $(STRESS_LOAD))
 
 .PHONY: test-conformance
 DRIVER ?= crunjar
@@ -236,6 +248,10 @@ docs: venv ## libdoc HTML of each keyword library and resource file into results
 	for resource in resources/*.resource; do \
 		$(VENV)/bin/libdoc $$resource $(RESULTS)/docs/$$(basename $$resource .resource).html || exit 1; \
 	done
+
+.PHONY: api-snapshot
+api-snapshot: venv ## Accept a deliberate change of the public keyword API: rewrite utest/public-api.json (add a CHANGELOG entry too)
+	$(PYTHON) scripts/public-api.py --update
 
 .PHONY: clean
 clean: ## Remove build output and results (not the venv)

@@ -206,6 +206,10 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (_ *drivers.TaskHandle, _ *d
 	go h.run()
 	d.logger.Info("started task", "task_id", cfg.ID, "container_id", id, "pid", pid,
 		"monitor_pid", state.MonitorPID, "command", strings.Join(cs.Args, " "))
+	if d.faults.has(faultHangStart) {
+		// The JVM runs, but Nomad never hears that it started.
+		return nil, nil, d.hang("StartTask")
+	}
 	return handle, nil, nil
 }
 
@@ -379,6 +383,9 @@ func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) e
 	}
 	if !h.IsRunning() {
 		return nil
+	}
+	if d.faults.has(faultHangStop) {
+		return d.hang("StopTask")
 	}
 	if d.faults.has(faultSurviveStop) {
 		// Nomad sees the exit it expects; the JVM never gets the signal.

@@ -4,7 +4,8 @@
 # `deps.sh image` adds what `make image` and `make test-e2e-container` need.
 set -euo pipefail
 
-packages=(crun runc openjdk-17-jdk-headless iproute2 psmisc)
+# stress-ng: the CPU burner of `make soak STRESS=1`.
+packages=(crun runc openjdk-17-jdk-headless iproute2 psmisc stress-ng)
 [[ ${1:-} == image ]] && packages+=(mmdebstrap podman)
 missing=()
 for package in "${packages[@]}"; do

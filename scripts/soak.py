@@ -10,6 +10,10 @@ exited non-zero.
 
 A test that fails in some runs and passes in others is flaky; one that fails in every run is
 broken. Neither is retried: the table is there to find them and fix them.
+
+``--stress`` runs a CPU burner beside each run (``stress-ng``, one worker per core at
+``--stress-load`` percent), started with the run and stopped with it, and bounded by its own
+``--timeout`` should the soak itself die: tests must hold their bounds on a busy host too.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ import contextlib
 import csv
 import fcntl
 import json
+import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -178,6 +185,38 @@ def report(runs: list[Run]) -> tuple[str, bool]:
     return "\n".join(lines), not failing and not leftovers and not unread and not exited
 
 
+# The longest a burner runs if nobody stops it (a soak killed mid-run): longer than any run.
+STRESS_BOUND_SECONDS = 3 * 3600
+
+
+def stress_command(load: int, bound: int = STRESS_BOUND_SECONDS) -> list[str]:
+    """stress-ng keeping every core ``load`` percent busy, ending by itself after ``bound`` seconds."""
+    if not 1 <= load <= 100:
+        raise ValueError(f"The stress load is a percentage from 1 to 100, not {load}.")
+    return ["stress-ng", "--cpu", "0", "--cpu-load", str(load), "--timeout", f"{bound}s", "--quiet"]
+
+
+@contextlib.contextmanager
+def burning(command: list[str] | None) -> Iterator[None]:
+    """Runs ``command`` (a CPU burner) in a session of its own while the block runs, then stops it and its workers."""
+    if command is None:
+        yield
+        return
+    if shutil.which(command[0]) is None:
+        raise SystemExit(f"{command[0]} is not installed: run `make deps` (Debian package stress-ng).")
+    burner = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(burner.pid, signal.SIGTERM)
+        try:
+            burner.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(burner.pid, signal.SIGKILL)
+            burner.wait()
+
+
 @contextlib.contextmanager
 def held(lock: Path | None) -> Iterator[None]:
     """Holds ``lock`` (flock) while a run goes, so runs of others on a shared host never overlap it."""
@@ -192,18 +231,19 @@ def held(lock: Path | None) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def soak_run(number: int, results: Path, make: list[str], lock: Path | None) -> Run:
+def soak_run(number: int, results: Path, make: list[str], lock: Path | None, stress: list[str] | None = None) -> Run:
     mode = mode_of(number)
     directory = results / str(number)
     directory.mkdir(parents=True, exist_ok=True)
     target = "test-e2e" if mode == "serial" else "test-e2e-parallel"
     console = directory / "console.log"
     print(f"soak run {number} ({mode}): make {target} into {directory}", flush=True)
-    with held(lock), console.open("w") as log:
+    with held(lock), console.open("w") as log, burning(stress):
         started = time.monotonic()
         rc = subprocess.run([*make, target, f"RESULTS={directory}"], stdout=log, stderr=subprocess.STDOUT).returncode
         seconds = time.monotonic() - started
-    (directory / RUN_RECORD).write_text(json.dumps({"rc": rc, "seconds": round(seconds, 1)}) + "\n")
+    record = {"rc": rc, "seconds": round(seconds, 1), "stress": " ".join(stress) if stress else None}
+    (directory / RUN_RECORD).write_text(json.dumps(record) + "\n")
     return read_run(number, results)
 
 
@@ -238,6 +278,8 @@ def main() -> int:
     parser.add_argument("--rebot", default=str(Path(sys.executable).with_name("rebot")))
     parser.add_argument("--lock", type=Path, help="a file to flock around each run (shared hosts)")
     parser.add_argument("--report-only", action="store_true", help="only read the runs already in --results")
+    parser.add_argument("--stress", action="store_true", help="a CPU burner (stress-ng) beside each run")
+    parser.add_argument("--stress-load", type=int, default=100, help="percent of each core it keeps busy")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -246,7 +288,8 @@ def main() -> int:
         if args.report_only:
             runs.append(read_run(number, args.results))
         else:
-            runs.append(soak_run(number, args.results, [args.make, "--no-print-directory"], args.lock))
+            stress = stress_command(args.stress_load) if args.stress else None
+            runs.append(soak_run(number, args.results, [args.make, "--no-print-directory"], args.lock, stress))
     combine(args.results, runs, args.rebot)
     text, clean = report(runs)
     print(text)

@@ -7,10 +7,11 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from conftest import fake_agent
 
-from nomadtest.agents import agentlog, nodes, readiness
+from nomadtest.agents import agentlog, nodes, readiness, sessions
 from nomadtest.listener import OUTSIDE_ROBOT, OwnershipListener, current_owner, owned_by
-from nomadtest.registry import Agent
+from nomadtest.registry import Agent, Registry
 from nomadtest.waiting import Deadline
 
 
@@ -127,3 +128,16 @@ def test_listener_keeps_a_passing_test_passing_when_nothing_was_left():
     result = SimpleNamespace(full_name="S.T", status="PASS", message="")
     listener.end_test(None, result)
     assert result.status == "PASS"
+
+
+def test_use_nomad_agent_makes_the_named_agent_current_and_returns_the_previous(tmp_path, monkeypatch):
+    registry = Registry()
+    monkeypatch.setattr(sessions, "REGISTRY", registry)
+    first, second = fake_agent(tmp_path, name="first"), fake_agent(tmp_path, name="second")
+    registry.add(first)
+    registry.add(second)
+    assert registry.find() is second
+    assert sessions.use("first") == "second"
+    assert registry.find() is first
+    with pytest.raises(RuntimeError, match=r"No Nomad agent named 'third'; running: second, first\."):
+        sessions.use("third")

@@ -1,10 +1,12 @@
 import http.client
+import re
 import time
 from pathlib import Path
 
 import pytest
 
-from nomadtest.jobs.artifacts import ArtifactHTTPServer, Fault, copy_into, sha256_of
+from nomadtest.host import runroot
+from nomadtest.jobs.artifacts import ArtifactHTTPServer, ArtifactServers, Fault, RequestScope, copy_into, sha256_of
 
 
 @pytest.fixture
@@ -110,3 +112,50 @@ def test_waiting_for_requests_is_bounded(server):
     assert time.monotonic() - started < 1
     assert connection.getresponse().status == 200
     connection.close()
+
+
+def test_every_recorded_status_is_a_plain_int(server):
+    get(server, "app.jar")
+    get(server, "missing.jar")
+    assert [type(request.status) for request in server.requests()] == [int, int]
+
+
+def test_cleared_requests_are_forgotten_but_a_fault_keeps_counting(server):
+    server.set_fault("app.jar", Fault(fail_first=1))
+    assert get(server, "app.jar")[0] == 503
+    server.clear_requests()
+    assert server.requests("app.jar") == []
+    assert get(server, "app.jar")[0] == 200
+    assert [request.status for request in server.requests("app.jar")] == [200]
+
+
+def test_requests_can_be_counted_from_a_moment_on(server):
+    get(server, "app.jar")
+    began = time.monotonic()
+    get(server, "app.jar")
+    assert len(server.requests("app.jar")) == 2
+    assert len(server.requests("app.jar", since=began)) == 1
+
+
+def test_servers_count_the_running_tests_requests_unless_asked_for_all(tmp_path, monkeypatch):
+    monkeypatch.setattr(runroot, "run_root", lambda: tmp_path)
+    (tmp_path / "jars").mkdir()
+    (tmp_path / "jars" / "app.jar").write_bytes(b"jar")
+    servers = ArtifactServers()
+    served = servers.start("artifacts", 0, tmp_path / "jars", "Suite")
+    try:
+        get(served.server, "app.jar")
+        scope = RequestScope(servers)
+        scope.start_test(None, None)
+        get(served.server, "app.jar")
+        assert len(servers.requests("artifacts", "app.jar", "test")) == 1
+        assert len(servers.requests("artifacts", "app.jar", "all")) == 2
+        servers.check_requested("artifacts", "app.jar", 1, 200, "test")
+        with pytest.raises(AssertionError, match=r"requested 2 time\(s\); requests seen: 200 \(3 bytes\)\."):
+            servers.check_requested("artifacts", "app.jar", 2, None, "test")
+        with pytest.raises(ValueError, match=re.escape("Request scope must be one of test, all, not 'suite'.")):
+            servers.requests("artifacts", None, "suite")
+        scope.end_test(None, None)
+        assert len(servers.requests("artifacts", "app.jar", "test")) == 2
+    finally:
+        servers.release(None)

@@ -351,3 +351,16 @@ def test_variables_of_extended_templates_count_as_known():
 def test_driver_errors_lose_their_grpc_wrapping():
     event = {"Type": "Driver Failure", "DisplayMessage": "rpc error: code = Unknown desc = jar_path /x: file not found"}
     assert lookup.event_message(event) == "jar_path /x: file not found"
+
+
+def test_task_events_match_by_type_and_message_with_or_without_case():
+    events = [
+        {"type": "Driver Failure", "message": "jar_path local/x.jar: file not found"},
+        {"type": "Restarting", "message": "Restart within policy"},
+    ]
+    assert lookup.matching_events(events, "Driver Failure", "file not found") == events[:1]
+    assert lookup.matching_events(events, "driver failure", "FILE NOT FOUND") == []
+    assert lookup.matching_events(events, "driver failure", "FILE NOT FOUND", ignore_case=True) == events[:1]
+    assert lookup.matching_events(events, "Restarting", "^restart within", regexp=True) == []
+    assert lookup.matching_events(events, "Restarting", "^restart within", regexp=True, ignore_case=True) == events[1:]
+    assert lookup.matching_events(events, "Restarting", None) == events[1:]

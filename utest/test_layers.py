@@ -32,6 +32,7 @@ LAYERS = [
         "nomadtest.diff",
         "nomadtest.failures",
         "nomadtest.robotvars",
+        "nomadtest.deprecation",
     },
     {"nomadtest.templating", "nomadtest.api"},
     {"nomadtest.registry", "nomadtest.listener", "nomadtest.library", "nomadtest.profiles"},

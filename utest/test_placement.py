@@ -19,9 +19,12 @@ B = "b" * 36
 C = "c" * 36
 
 
-def alloc(alloc_id: str, status: str = "running", node: str = "client-1", desired: str = "run") -> dict:
+def alloc(
+    alloc_id: str, status: str = "running", node: str = "client-1", desired: str = "run", next_alloc: str = ""
+) -> dict:
     return {
         "ID": alloc_id,
+        "NextAllocation": next_alloc,
         "JobID": JOB,
         "ClientStatus": status,
         "DesiredStatus": desired,
@@ -54,8 +57,12 @@ class Snapshots:
         return Blocking(self.get(path), self.position + 1)
 
 
-def job_state(*allocations: dict) -> dict[str, Any]:
+def job_state(*allocations: dict, down: tuple[str, ...] = ()) -> dict[str, Any]:
     state: dict[str, Any] = {
+        "/v1/nodes": [
+            {"ID": f"id-{name}", "Name": name, "Status": "down" if name in down else "ready"}
+            for name in ("client-1", "client-2", "client-3")
+        ],
         f"/v1/job/{JOB}": {"ID": JOB, "Status": "running"},
         f"/v1/job/{JOB}/summary": {"JobID": JOB},
         f"/v1/job/{JOB}/allocations": list(allocations),
@@ -125,13 +132,42 @@ def test_an_allocation_that_ended_can_no_longer_become_unknown():
 
 
 def test_a_replacement_runs_on_another_node_than_the_original():
-    original = alloc(A, "lost", node="client-1")
+    original = alloc(A, "lost", node="client-1", next_alloc=B)
     same_node = alloc(B, "running", node="client-1")
-    elsewhere = alloc(C, "running", node="client-2")
-    assert placement.replacement(original, [original, same_node, elsewhere]) == Done(elsewhere)
     assert placement.replacement(original, [original, same_node]) == Pending(
-        "aaaaaaaa on client-1: lost, bbbbbbbb on client-1: running"
+        "replacements of aaaaaaaa: bbbbbbbb; aaaaaaaa on client-1: lost/run, bbbbbbbb on client-1: running/run"
     )
+    moved = alloc(B, "running", node="client-2")
+    assert placement.replacement(original, [original, moved]) == Done(moved)
+
+
+def test_another_allocation_running_elsewhere_is_no_replacement_without_a_link():
+    original = alloc(A, "lost", node="client-1")
+    sibling = alloc(B, "running", node="client-2")
+    assert placement.replacement(original, [original, sibling]) == Pending(
+        "replacements of aaaaaaaa: none yet; aaaaaaaa on client-1: lost/run, bbbbbbbb on client-2: running/run"
+    )
+
+
+def test_a_replacement_of_a_replacement_counts_and_a_full_allocations_previous_link_too():
+    original = alloc(A, "lost", node="client-1", next_alloc=B)
+    failed = alloc(B, "failed", node="client-2")
+    second = {**alloc(C, "running", node="client-3"), "PreviousAllocation": B}
+    assert placement.successors(A, [original, failed, second]) == [failed, second]
+    assert placement.replacement(original, [original, failed, second]) == Done(second)
+
+
+def test_a_running_allocation_on_a_down_node_is_not_counted_as_running():
+    on_down = alloc(A, node="client-1")
+    others = [alloc(B, node="client-2"), alloc(C, node="client-3")]
+    statuses = {"id-client-1": "down", "id-client-2": "ready", "id-client-3": "ready"}
+    outcome = placement.reconciled([on_down, *others], 3, statuses)
+    assert outcome == Pending(
+        "aaaaaaaa on client-1 (down): running/run, bbbbbbbb on client-2: running/run, cccccccc on client-3: running/run"
+    )
+    assert placement.reconciled([on_down, *others], 2, statuses) == Pending(outcome.status)
+    lost = alloc(A, "lost", node="client-1", desired="stop")
+    assert placement.reconciled([lost, *others], 2, statuses) == Done([B, C])
 
 
 def test_a_job_reconciles_once_no_copy_is_pending_unknown_or_told_to_stop():
@@ -156,6 +192,15 @@ def test_reconciliation_is_waited_for_on_the_job_summary():
     assert placement.wait_until_reconciled(client, JOB, 1, 5) == [A]
 
 
+def test_reconciliation_waits_until_the_allocations_of_a_down_node_are_lost():
+    client = Snapshots(
+        job_state(alloc(A), alloc(B, node="client-2"), down=("client-2",)),
+        job_state(alloc(A), alloc(B, "lost", node="client-2", desired="stop"), down=("client-2",)),
+        job_state(alloc(A), alloc(B, "lost", node="client-2", desired="stop"), alloc(C, node="client-3")),
+    )
+    assert placement.wait_until_reconciled(client, JOB, 2, 5) == [A, C]
+
+
 def test_a_reconciliation_timeout_says_what_was_seen_last():
     client = Snapshots(job_state(alloc(A), alloc(B, node="client-2")))
     with pytest.raises(AssertionError) as raised:
@@ -166,8 +211,9 @@ def test_a_reconciliation_timeout_says_what_was_seen_last():
 
 def test_the_replacement_is_returned_once_it_runs():
     client = Snapshots(
-        job_state(alloc(A, "lost"), alloc(B, "pending", node="client-2")),
-        job_state(alloc(A, "lost"), alloc(B, "running", node="client-2")),
+        job_state(alloc(A, "lost"), alloc(C, "running", node="client-3")),
+        job_state(alloc(A, "lost", next_alloc=B), alloc(B, "pending", node="client-2"), alloc(C, node="client-3")),
+        job_state(alloc(A, "lost", next_alloc=B), alloc(B, "running", node="client-2"), alloc(C, node="client-3")),
     )
     assert placement.wait_for_replacement(client, JOB, A, 5) == B
 

@@ -2,6 +2,8 @@ import io
 import sys
 from pathlib import Path
 
+import psutil
+import pytest
 import robot
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -120,3 +122,25 @@ def test_report_only_reads_a_run_back_with_its_exit_status_and_time(tmp_path):
     run_back = soak.read_run(1, tmp_path)
     assert (run_back.rc, run_back.seconds, run_back.leftovers, run_back.tests) == (0, 575.2, 0, {})
     assert soak.read_run(2, tmp_path).rc is None
+
+
+def test_the_stress_burner_keeps_every_core_busy_and_ends_by_itself():
+    assert soak.stress_command(80, bound=60) == [
+        "stress-ng",
+        "--cpu",
+        "0",
+        "--cpu-load",
+        "80",
+        "--timeout",
+        "60s",
+        "--quiet",
+    ]
+    with pytest.raises(ValueError, match="from 1 to 100, not 0"):
+        soak.stress_command(0)
+
+
+def test_the_burner_runs_only_while_the_run_goes():
+    with soak.burning(["sleep", "60"]):
+        burners = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "60"]]
+        assert burners
+    assert not [p for p in burners if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]

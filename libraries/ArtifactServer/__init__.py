@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from nomadtest import __version__
-from nomadtest.jobs.artifacts import ArtifactServers
+from nomadtest.jobs.artifacts import ArtifactServers, RequestScope
 from nomadtest.library import NomadLibrary
 from nomadtest.listener import OwnershipListener
 
@@ -24,7 +24,9 @@ class ArtifactServer(NomadLibrary):
     ``jars/build/`` (the test JARs and broken fixtures) plus files the test adds. Per
     path, it can delay its answer, limit its bandwidth, drop the connection after N
     bytes, fail the first N requests, or serve the wrong content; every request is
-    recorded, so a test can assert what Nomad fetched and how often.
+    recorded, so a test can assert what Nomad fetched and how often. Request checks count the
+    requests of the running test only (``scope=all`` counts every one since the server started),
+    and `Clear Artifact Requests` forgets those made so far.
 
     A server belongs to the test that started it, or to the suite when started in a
     suite setup; it is stopped, and its directory removed, when its owner ends.
@@ -45,5 +47,8 @@ class ArtifactServer(NomadLibrary):
         """
         self.jars_dir = Path(jars_dir or os.environ.get("NOMAD_E2E_JARS") or JARS_DIR)
         self.servers = ArtifactServers()
-        self.ROBOT_LIBRARY_LISTENER = OwnershipListener(self.servers.release, "artifact server(s)")
+        self.ROBOT_LIBRARY_LISTENER = [
+            OwnershipListener(self.servers.release, "artifact server(s)"),
+            RequestScope(self.servers),
+        ]
         super().__init__([Serving])

@@ -12,7 +12,7 @@ from pathlib import Path
 from robot.api import logger
 from robot.api.deco import keyword
 
-from nomadtest.jobs.artifacts import Fault, copy_into, sha256_of
+from nomadtest.jobs.artifacts import Fault, as_dict, copy_into, sha256_of
 from nomadtest.library import ASSERTION, LIFECYCLE, QUERY, LibraryComponent
 from nomadtest.listener import current_owner
 
@@ -128,38 +128,48 @@ class Serving(LibraryComponent):
         self.library.servers.find(server).server.clear_faults()
 
     @keyword(tags=[QUERY])
-    def get_artifact_requests(self, path: str | None = None, server: str = "artifacts") -> list[dict]:
+    def get_artifact_requests(
+        self, path: str | None = None, server: str = "artifacts", scope: str = "test"
+    ) -> list[dict]:
         """The requests served (for ``path``, or all), oldest first, as dicts.
 
-        Keys: ``path``, ``status``, ``bytes_sent``, ``complete``, ``duration`` (seconds). A client
-        that hung up before the answer (as after its own timeout during a ``delay``) is recorded
-        with status 499 and ``complete`` false. Requests still being answered are waited for, up to
-        5 seconds, so a check made as soon as Nomad has its download counts them.
+        Keys: ``path``, ``status`` (an int), ``bytes_sent``, ``complete``, ``duration`` (seconds). A
+        client that hung up before the answer (as after its own timeout during a ``delay``) is
+        recorded with status 499 and ``complete`` false. Requests still being answered are waited
+        for, up to 5 seconds, so a check made as soon as Nomad has its download counts them.
+
+        ``scope`` ``test`` (the default) gives the requests begun since the running test began, so
+        a server shared by a suite's tests counts each test's own; outside a test, and with
+        ``scope=all``, every request since the server started or was cleared (`Clear Artifact
+        Requests`).
+
+        | ${requests}=    Get Artifact Requests    hello.jar
+        | ${everything}=    Get Artifact Requests    scope=all
         """
-        return [_as_dict(request) for request in self.library.servers.find(server).server.requests(path)]
+        return [as_dict(request) for request in self.library.servers.requests(server, path, scope)]
 
     @keyword(tags=[ASSERTION])
     def artifact_should_have_been_requested(
-        self, path: str, times: int | None = None, status: int | None = None, server: str = "artifacts"
+        self,
+        path: str,
+        times: int | None = None,
+        status: int | None = None,
+        server: str = "artifacts",
+        scope: str = "test",
     ) -> None:
         """Fail unless ``path`` was requested (exactly ``times`` times, when given; with ``status``, when given).
 
+        Counts the requests of the running test, or with ``scope=all`` every one (see `Get
+        Artifact Requests`).
+
         | Artifact Should Have Been Requested    hello.jar    times=3
         """
-        requests = [_as_dict(r) for r in self.library.servers.find(server).server.requests(path)]
-        matching = [r for r in requests if status is None or r["status"] == status]
-        seen = ", ".join(f"{r['status']} ({r['bytes_sent']} bytes)" for r in requests) or "none"
-        if (times is None and not matching) or (times is not None and len(matching) != times):
-            wanted = f"{times} time(s)" if times is not None else "at least once"
-            with_status = f" with status {status}" if status is not None else ""
-            raise AssertionError(f"Expected {path} to be requested {wanted}{with_status}; requests seen: {seen}.")
+        self.library.servers.check_requested(server, path, times, status, scope)
 
+    @keyword(tags=[LIFECYCLE])
+    def clear_artifact_requests(self, server: str = "artifacts") -> None:
+        """Forget the requests the server recorded so far; its faults stay, and ``fail_first`` keeps counting.
 
-def _as_dict(request) -> dict:
-    return {
-        "path": request.path,
-        "status": request.status,
-        "bytes_sent": request.bytes_sent,
-        "complete": request.complete,
-        "duration": round(request.duration, 3),
-    }
+        | Clear Artifact Requests
+        """
+        self.library.servers.find(server).server.clear_requests()

@@ -10,9 +10,7 @@ from robot.api.deco import keyword
 from nomadtest.jobs import forensics, logs, lookup, waits
 from nomadtest.library import QUERY, WAIT, LibraryComponent
 from nomadtest.registry import REGISTRY
-from nomadtest.waiting import Deadline
-
-DEFAULT_TIMEOUT = timedelta(seconds=60)
+from nomadtest.waiting import Deadline, resolve
 
 
 class Reading(LibraryComponent):
@@ -46,7 +44,7 @@ class Reading(LibraryComponent):
         regexp: bool = False,
         task: str | None = None,
         alloc_id: str | None = None,
-        timeout: timedelta = DEFAULT_TIMEOUT,
+        timeout: timedelta | None = None,
         agent: str | None = None,
     ) -> str:
         """Waits until ``text`` appears in the task's log and returns the line(s) containing it.
@@ -61,6 +59,7 @@ class Reading(LibraryComponent):
         | ${line} = | `Wait Until Task Log Contains` | ${job} | listening on port \\\\d+ | regexp=True |
         | `Wait Until Task Log Contains` | ${job} | WARN | stream=stderr | timeout=10s |
         """
+        timeout = resolve(timeout)
         client = REGISTRY.for_job(job_id, agent).client
         logs.check_stream(stream)
         deadline = Deadline(timeout)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from robot.api.deco import keyword
 
 from nomadtest.jobs import forensics, lookup
@@ -75,18 +73,21 @@ class TaskEvents(LibraryComponent):
         task: str | None = None,
         alloc_id: str | None = None,
         agent: str | None = None,
+        ignore_case: bool = False,
     ) -> dict:
         """Fails unless the task has an event of ``event_type`` whose message contains ``message``.
 
         With ``regexp=True`` the message is a regular expression searched for in the event's
-        message. Returns the first matching event; the failure lists every event seen.
+        message; with ``ignore_case=True`` the type and the message match whatever their case.
+        Returns the first matching event; the failure lists every event seen.
 
         Examples:
         | `Task Events Should Contain` | ${job} | Terminated | Exit Code: 3 |
         | `Task Events Should Contain` | ${job} | Driver Failure | no such file | task=app |
         | `Task Events Should Contain` | ${job} | Restarting | ^Restart within policy$ | regexp=True |
+        | `Task Events Should Contain` | ${job} | Driver Failure | NO SUCH FILE | ignore_case=True |
         """
-        alloc, name, found = _find_events(job_id, event_type, message, regexp, task, alloc_id, agent)
+        alloc, name, found = _find_events(job_id, event_type, message, regexp, task, alloc_id, agent, ignore_case)
         if found:
             return found[0]
         raise AssertionError(
@@ -104,14 +105,17 @@ class TaskEvents(LibraryComponent):
         task: str | None = None,
         alloc_id: str | None = None,
         agent: str | None = None,
+        ignore_case: bool = False,
     ) -> None:
         """Fails when the task has an event of ``event_type`` (whose message contains ``message``, if given).
+
+        ``regexp`` and ``ignore_case`` are as for `Task Events Should Contain`.
 
         Examples:
         | `Task Events Should Not Contain` | ${job} | Restarting |
         | `Task Events Should Not Contain` | ${job} | Driver Failure | OOM |
         """
-        alloc, name, found = _find_events(job_id, event_type, message, regexp, task, alloc_id, agent)
+        alloc, name, found = _find_events(job_id, event_type, message, regexp, task, alloc_id, agent, ignore_case)
         if found:
             raise AssertionError(
                 f"Task '{name}' of allocation {lookup.short(alloc['ID'])} has an event "
@@ -128,16 +132,12 @@ def _find_events(
     task: str | None,
     alloc_id: str | None,
     agent: str | None,
+    ignore_case: bool = False,
 ) -> tuple[dict, str, list[dict]]:
     """The allocation, the task's name and its events of ``event_type`` whose message matches."""
     alloc, name = select_task(job_id, task, alloc_id, agent)
-    found = [
-        event
-        for event in lookup.task_events(lookup.task_state(alloc, name))
-        if event["type"] == event_type
-        and (message is None or (re.search(message, event["message"]) if regexp else message in event["message"]))
-    ]
-    return alloc, name, found
+    events = lookup.task_events(lookup.task_state(alloc, name))
+    return alloc, name, lookup.matching_events(events, event_type, message, regexp, ignore_case)
 
 
 def _wanted(event_type: str, message: str | None, regexp: bool) -> str:

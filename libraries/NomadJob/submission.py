@@ -10,9 +10,7 @@ from robot.api.deco import keyword
 from nomadtest.jobs import registration, removal
 from nomadtest.library import LIFECYCLE, LibraryComponent
 from nomadtest.registry import REGISTRY, Agent
-from nomadtest.waiting import Deadline
-
-DEFAULT_TIMEOUT = timedelta(seconds=60)
+from nomadtest.waiting import Deadline, resolve
 
 
 class Submission(LibraryComponent):
@@ -66,7 +64,7 @@ class Submission(LibraryComponent):
 
     @keyword(tags=[LIFECYCLE])
     def stop_job(
-        self, job_id: str, purge: bool = True, timeout: timedelta = DEFAULT_TIMEOUT, agent: str | None = None
+        self, job_id: str, purge: bool = True, timeout: timedelta | None = None, agent: str | None = None
     ) -> None:
         """Stops the job, waits until its tasks have stopped, then purges it unless ``purge=False``.
 
@@ -77,11 +75,12 @@ class Submission(LibraryComponent):
         | `Stop Job` | ${job} |
         | `Stop Job` | ${job} | purge=False | timeout=2 min |
         """
+        timeout = resolve(timeout)
         self._stop([job_id], purge, timeout, REGISTRY.for_job(job_id, agent))
 
     @keyword(tags=[LIFECYCLE])
     def stop_all_jobs(
-        self, purge: bool = True, timeout: timedelta = DEFAULT_TIMEOUT, agent: str | None = None
+        self, purge: bool = True, timeout: timedelta | None = None, agent: str | None = None
     ) -> list[str]:
         """Stops (and purges unless ``purge=False``) every job of the agent's cluster, whoever submitted it.
 
@@ -97,6 +96,7 @@ class Submission(LibraryComponent):
         | [Teardown] | `Stop All Jobs` |
         | ${stopped} = | `Stop All Jobs` | purge=False | timeout=2 min |
         """
+        timeout = resolve(timeout)
         registered = REGISTRY.client(agent).get("/v1/jobs") or []
         stopping = [job["ID"] for job in registered if purge or not job.get("Stop")]
         self._stop(stopping, purge, timeout, agent)

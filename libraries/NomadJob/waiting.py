@@ -10,9 +10,7 @@ from robot.api.deco import keyword
 from nomadtest.jobs import waits
 from nomadtest.library import WAIT, LibraryComponent
 from nomadtest.registry import REGISTRY
-from nomadtest.waiting import Deadline
-
-from .submission import DEFAULT_TIMEOUT
+from nomadtest.waiting import Deadline, resolve
 
 
 class Waiting(LibraryComponent):
@@ -20,7 +18,7 @@ class Waiting(LibraryComponent):
 
     @keyword(tags=[WAIT])
     def wait_for_job_status(
-        self, job_id: str, status: str, timeout: timedelta = DEFAULT_TIMEOUT, agent: str | None = None
+        self, job_id: str, status: str, timeout: timedelta | None = None, agent: str | None = None
     ) -> None:
         """Waits until Nomad reports the job's status as ``status``: ``pending``, ``running`` or ``dead``.
 
@@ -32,6 +30,7 @@ class Waiting(LibraryComponent):
         | `Wait For Job Status` | ${job} | running |
         | `Wait For Job Status` | ${job} | dead | timeout=2 min |
         """
+        timeout = resolve(timeout)
         waits.wait_for_job_status(REGISTRY.for_job(job_id, agent).client, job_id, status, Deadline(timeout))
 
     @keyword(tags=[WAIT])
@@ -40,7 +39,7 @@ class Waiting(LibraryComponent):
         job_id: str,
         status: str,
         alloc_id: str | None = None,
-        timeout: timedelta = DEFAULT_TIMEOUT,
+        timeout: timedelta | None = None,
         agent: str | None = None,
     ) -> str:
         """Waits until the allocation's client status is ``status`` and returns the allocation's id.
@@ -53,6 +52,7 @@ class Waiting(LibraryComponent):
         | ${alloc} = | `Wait For Allocation Status` | ${job} | running |
         | `Wait For Allocation Status` | ${job} | failed | alloc_id=${alloc} | timeout=30s |
         """
+        timeout = resolve(timeout)
         alloc = waits.wait_for_allocation_status(
             REGISTRY.for_job(job_id, agent).client, job_id, status, Deadline(timeout), alloc_id
         )
@@ -66,7 +66,7 @@ class Waiting(LibraryComponent):
         task: str | None = None,
         alloc_id: str | None = None,
         failed: bool | None = None,
-        timeout: timedelta = DEFAULT_TIMEOUT,
+        timeout: timedelta | None = None,
         agent: str | None = None,
     ) -> str:
         """Waits until the task is in ``state`` (``pending``, ``running`` or ``dead``); returns the allocation id.
@@ -79,6 +79,7 @@ class Waiting(LibraryComponent):
         | `Wait For Task State` | ${job} | dead | failed=False |
         | ${alloc} = | `Wait For Task State` | ${job} | dead | failed=True | task=app |
         """
+        timeout = resolve(timeout)
         alloc = waits.wait_for_task_state(
             REGISTRY.for_job(job_id, agent).client,
             job_id,
@@ -92,7 +93,7 @@ class Waiting(LibraryComponent):
 
     @keyword(tags=[WAIT])
     def wait_for_job_to_complete_successfully(
-        self, job_id: str, timeout: timedelta = DEFAULT_TIMEOUT, agent: str | None = None
+        self, job_id: str, timeout: timedelta | None = None, agent: str | None = None
     ) -> dict[str, int]:
         """Waits until the job is dead with all allocations complete and no task failed; returns the exit codes.
 
@@ -103,6 +104,7 @@ class Waiting(LibraryComponent):
         | ${codes} = | `Wait For Job To Complete Successfully` | ${job} |
         | Should Be Equal As Integers | ${codes}[app] | 0 |
         """
+        timeout = resolve(timeout)
         codes = waits.wait_for_job_success(REGISTRY.for_job(job_id, agent).client, job_id, Deadline(timeout))
         logger.info(f"Job '{job_id}' completed; exit codes: {codes}")
         return codes
@@ -114,7 +116,7 @@ class Waiting(LibraryComponent):
         count: int = 1,
         task: str | None = None,
         alloc_id: str | None = None,
-        timeout: timedelta = DEFAULT_TIMEOUT,
+        timeout: timedelta | None = None,
         agent: str | None = None,
     ) -> int:
         """Waits until the task has been restarted at least ``count`` times in its allocation; returns the count.
@@ -125,6 +127,7 @@ class Waiting(LibraryComponent):
         | `Restart Allocation` | ${job} |
         | ${restarts} = | `Wait For Allocation Restarts` | ${job} | 1 |
         """
+        timeout = resolve(timeout)
         return waits.wait_for_restarts(
             REGISTRY.for_job(job_id, agent).client, job_id, count, Deadline(timeout), task, alloc_id
         )

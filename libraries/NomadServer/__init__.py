@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from nomadtest import __version__, failures, profiles
+from robot.utils import timestr_to_secs
+
+from nomadtest import __version__, failures, profiles, waiting
 from nomadtest.agents import needs
 from nomadtest.agents.manager import FORENSICS_CAPTURE, AgentManager, AgentPaths
 from nomadtest.host import runroot
 from nomadtest.library import NomadLibrary
-from nomadtest.listener import OwnershipListener
+from nomadtest.listener import OwnershipListener, TimeoutNet
 from nomadtest.registry import REGISTRY
 
 from .agent_logs import AgentLogs
@@ -21,9 +24,12 @@ from .cluster import Cluster
 from .inspection import Inspection
 from .lifecycle import Lifecycle
 from .nodes import NodeFaults
+from .settings import Settings
 
 # The reference driver, tested when neither the import nor NOMAD_DRIVER names another.
 DEFAULT_DRIVER = "crunjar"
+# The safety net of a test without a timeout of its own: 10 times the longest test of this project's suites.
+DEFAULT_TEST_TIMEOUT = timedelta(minutes=5)
 
 __all__ = ["NomadServer", "__version__"]
 
@@ -58,8 +64,18 @@ class NomadServer(NomadLibrary):
     = Other libraries =
 
     Keywords take ``agent`` as the name returned by `Start Nomad Server`; without it
-    they use the most recently started agent. NomadJob, LogVerifier and Recovery reach
-    the same agents without calling these keywords.
+    they use the current agent: the most recently started one, or the one `Use Nomad Agent`
+    chose. NomadJob, LogVerifier and Recovery reach the same agents without calling these
+    keywords.
+
+    = Timeouts =
+
+    Every wait keyword of these libraries takes ``timeout``; given none, it waits the Nomad
+    timeout (the ``timeout`` import argument, 1 minute by default, or `Set Nomad Timeout`), some
+    a fixed multiple of it as their documentation says. Every test without a timeout of its own
+    gets ``test_timeout`` (5 minutes) as Robot's test timeout, a safety net against a driver that
+    hangs; a wait in a test body ends before the test's timeout, so the test fails with what the
+    wait saw last.
 
     = Driver profiles =
 
@@ -112,6 +128,8 @@ class NomadServer(NomadLibrary):
         results_dir: str | None = None,
         keep_on_failure: bool | None = None,
         driver_profile: str | None = None,
+        timeout: timedelta | None = None,
+        test_timeout: timedelta | None = None,
     ) -> None:
         """All arguments are optional and default to environment variables, so that
         users point the library at their own binaries without editing suites:
@@ -124,6 +142,8 @@ class NomadServer(NomadLibrary):
         | results_dir | | ``${OUTPUT DIR}/agents`` |
         | keep_on_failure | NOMAD_E2E_KEEP=1 | off |
         | driver_profile | NOMAD_DRIVER_PROFILE | ``resources/drivers/<driver>.toml`` |
+        | timeout | NOMAD_E2E_TIMEOUT | 1 minute |
+        | test_timeout | NOMAD_E2E_TEST_TIMEOUT | 5 minutes |
 
         ``plugin_config`` is the driver plugin's ``config`` block (see the options above);
         keyword-level ``plugin_config`` arguments merge over it.
@@ -135,11 +155,18 @@ class NomadServer(NomadLibrary):
         a warning in the log says how to reach each (``NOMAD_ADDR``, run dir, log); the next
         run's first start sweeps them.
 
+        ``timeout`` is what wait keywords given no ``timeout`` wait (see `Timeouts`, `Set Nomad
+        Timeout`). ``test_timeout`` is the Robot test timeout of every test that sets none
+        (``[Timeout]``, ``Test Timeout``) in the suites importing this library; 0 leaves them
+        unbounded.
+
         Example:
         | Library | NomadServer | driver=raw_exec |
         | Library | NomadServer | driver=crunjar | plugin_config=${{ {'default_java_version': '17'} }} |
         """
         env = os.environ
+        waiting.set_nomad_timeout(_seconds(timeout, env.get("NOMAD_E2E_TIMEOUT"), waiting.DEFAULT_NOMAD_TIMEOUT))
+        net = _seconds(test_timeout, env.get("NOMAD_E2E_TEST_TIMEOUT"), DEFAULT_TEST_TIMEOUT.total_seconds())
         paths = AgentPaths(
             nomad_bin=Path(nomad_bin or env.get("NOMAD_BIN") or _default_nomad_bin()),
             plugin_dir=Path(plugin_dir or env.get("NOMAD_PLUGIN_DIR") or REPO_ROOT / "bin" / "plugins"),
@@ -161,12 +188,19 @@ class NomadServer(NomadLibrary):
         if keep_on_failure is not None:
             failures.keep_on_failure(keep_on_failure)
         failures.register(FORENSICS_CAPTURE, lambda test: self.manager.log_forensics(REGISTRY.agents()))
-        listeners = [OwnershipListener(self.manager.release)]
+        listeners = [OwnershipListener(self.manager.release), TimeoutNet(net or None)]
         if self.profile_error is None:
             # First, so a test kept a skip is no failure to the ownership listener's forensics.
             listeners.insert(0, needs.UnmetNeedsListener(lambda tags: needs.unmet_need(tags, self.manager)))
         self.ROBOT_LIBRARY_LISTENER = listeners
-        super().__init__([Lifecycle, Cluster, Inspection, AgentLogs, Capabilities, NodeFaults])
+        super().__init__([Lifecycle, Cluster, Inspection, AgentLogs, Capabilities, NodeFaults, Settings])
+
+
+def _seconds(given: timedelta | None, environment: str | None, default: float) -> float:
+    """An import argument's seconds: given, else from its environment variable (a Robot time), else the default."""
+    if given is not None:
+        return given.total_seconds()
+    return timestr_to_secs(environment) if environment else default
 
 
 def _default_nomad_bin() -> Path:

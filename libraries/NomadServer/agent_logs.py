@@ -6,13 +6,13 @@ from datetime import timedelta
 
 from robot.api.deco import keyword
 
-from nomadtest import failures
+from nomadtest import deprecation, failures
 from nomadtest.agents import agentlog
 from nomadtest.agents.manager import FORENSICS_CAPTURE
 from nomadtest.library import ASSERTION, FORENSICS, QUERY, WAIT, LibraryComponent
 from nomadtest.listener import current_owner
 from nomadtest.registry import REGISTRY
-from nomadtest.waiting import Deadline, Done
+from nomadtest.waiting import Deadline, Done, resolve
 
 
 class AgentLogs(LibraryComponent):
@@ -42,13 +42,16 @@ class AgentLogs(LibraryComponent):
 
     @keyword(tags=[WAIT])
     def wait_until_nomad_agent_log_contains(
-        self, text: str, agent: str | None = None, timeout: timedelta = timedelta(seconds=30)
+        self, text: str, agent: str | None = None, timeout: timedelta | None = None
     ) -> None:
         """Waits until the agent's log contains ``text``; on timeout fails with the last log lines.
+
+        ``timeout`` defaults to half the Nomad timeout (see `Set Nomad Timeout`).
 
         Example:
         | `Wait Until Nomad Agent Log Contains` | node registration complete | timeout=20s |
         """
+        timeout = resolve(timeout, 0.5)
         path = self.library.manager.log_path(agent)
         deadline = Deadline(timeout)
         if not isinstance(agentlog.wait_until_contains(path, text, deadline), Done):
@@ -71,3 +74,22 @@ class AgentLogs(LibraryComponent):
         if not agent:
             failures.mark_captured(current_owner(), FORENSICS_CAPTURE)
         self.library.manager.log_forensics([REGISTRY.find(agent)] if agent else REGISTRY.agents(), lines, level)
+
+    @keyword(tags=[FORENSICS])
+    def capture_forensics_if_test_failed(self) -> None:
+        """Deprecated in 0.5.0, removed in 0.6.0: does nothing; remove it from your teardowns.
+
+        A failed test gets its forensics (agent logs, its jobs' allocations, task events and task
+        logs) from the libraries by itself, before any teardown stops what it started; in 0.2 this
+        keyword of ``common.resource`` took them in teardowns. It warns once per run rather than
+        on every call, so the warning does not repeat for every test.
+
+        Example:
+        | [Teardown] | `Capture Forensics If Test Failed` |
+        """
+        deprecation.warn_once(
+            "Capture Forensics If Test Failed",
+            "0.5.0",
+            "0.6.0",
+            "failed tests get their forensics by themselves, so remove it from your teardowns",
+        )

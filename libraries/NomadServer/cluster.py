@@ -11,6 +11,7 @@ from nomadtest.agents import clusters
 from nomadtest.agents.manager import AgentManager
 from nomadtest.host import netns
 from nomadtest.library import ASSERTION, CRASH, LIFECYCLE, QUERY, WAIT, LibraryComponent
+from nomadtest.waiting import resolve
 
 
 class Cluster(LibraryComponent):
@@ -29,13 +30,15 @@ class Cluster(LibraryComponent):
         network: str = "",
         subnet: str = netns.DEFAULT_SUBNET,
         client_config: list[dict[str, Any]] | None = None,
-        timeout: timedelta = timedelta(seconds=120),
+        timeout: timedelta | None = None,
         plugin_config: dict[str, Any] | None = None,
         extra_hcl: str = "",
         config: dict[str, Any] | None = None,
         **overrides: Any,
     ) -> list[str]:
         """Starts ``servers`` server agents and ``clients`` client agents as one cluster and waits until it is ready.
+
+        ``timeout`` defaults to twice the Nomad timeout (see `Set Nomad Timeout`).
 
         The servers expect each other (``bootstrap_expect``) and join through their Serf
         addresses; the clients know the servers' RPC addresses. Agents are named
@@ -69,6 +72,7 @@ class Cluster(LibraryComponent):
         | `Start Nomad Cluster` | servers=1 | clients=2 | network=loopback | name=small |
         | `Start Nomad Cluster` | clients=2 | client_config=${{ [{'node_class': 'gpu'}, {}] }} | | |
         """
+        timeout = resolve(timeout, 2)
         request = clusters.ClusterRequest(
             servers=servers,
             clients=clients,
@@ -88,10 +92,12 @@ class Cluster(LibraryComponent):
         self,
         name: str | None = None,
         grace: timedelta = timedelta(seconds=10),
-        timeout: timedelta = timedelta(seconds=30),
+        timeout: timedelta | None = None,
     ) -> None:
         """Stops every agent of the cluster as `Stop Nomad Server` does, then removes its network namespaces,
         veth pairs and bridge. Fails on anything left.
+
+        ``timeout`` defaults to half the Nomad timeout (see `Set Nomad Timeout`).
 
         ``name`` is the cluster's name as given to `Start Nomad Cluster` (default: the cluster of
         the agent keywords use by default).
@@ -100,6 +106,7 @@ class Cluster(LibraryComponent):
         | `Stop Nomad Cluster` | |
         | `Stop Nomad Cluster` | small |
         """
+        timeout = resolve(timeout, 0.5)
         clusters.stop_cluster(self.manager, name, grace, timeout)
 
     @keyword(tags=[QUERY])
@@ -131,9 +138,11 @@ class Cluster(LibraryComponent):
 
     @keyword(tags=[WAIT])
     def wait_for_new_leader(
-        self, previous: str | None = None, name: str | None = None, timeout: timedelta = timedelta(seconds=30)
+        self, previous: str | None = None, name: str | None = None, timeout: timedelta | None = None
     ) -> str:
         """Waits until every running server of the cluster names the same leader, other than ``previous``; returns it.
+
+        ``timeout`` defaults to half the Nomad timeout (see `Set Nomad Timeout`).
 
         Raft needs a majority: of 3 servers, 2 must be running. Fails after ``timeout`` with
         what each server answered.
@@ -141,6 +150,7 @@ class Cluster(LibraryComponent):
         Example:
         | ${new} = | `Wait For New Leader` | server-1 | timeout=20s |
         """
+        timeout = resolve(timeout, 0.5)
         return clusters.wait_for_new_leader(previous, name, timeout)
 
     @keyword(tags=[QUERY])

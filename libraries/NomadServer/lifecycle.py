@@ -11,7 +11,7 @@ from nomadtest.agents import starting
 from nomadtest.agents.manager import AgentManager
 from nomadtest.library import CRASH, LIFECYCLE, LibraryComponent
 from nomadtest.registry import REGISTRY
-from nomadtest.waiting import Deadline
+from nomadtest.waiting import Deadline, resolve
 
 
 class Lifecycle(LibraryComponent):
@@ -27,7 +27,7 @@ class Lifecycle(LibraryComponent):
         name: str | None = None,
         server: bool = True,
         client: bool = True,
-        timeout: timedelta = timedelta(seconds=60),
+        timeout: timedelta | None = None,
         servers: list[str] | None = None,
         plugin_config: dict[str, Any] | None = None,
         extra_hcl: str = "",
@@ -91,6 +91,7 @@ class Lifecycle(LibraryComponent):
         | `Start Nomad Server` | config=${{ {'client': {'gc_max_allocs': 10}} }} | | |
         | `Start Nomad Server` | plugin_config=${{ {'java_runtimes': ['/nowhere']} }} | wait_for_driver=${False} | |
         """
+        timeout = resolve(timeout)
         request = starting.StartRequest(
             name,
             server,
@@ -112,9 +113,11 @@ class Lifecycle(LibraryComponent):
         self,
         agent: str | None = None,
         grace: timedelta = timedelta(seconds=10),
-        timeout: timedelta = timedelta(seconds=30),
+        timeout: timedelta | None = None,
     ) -> None:
         """Stops an agent and removes every trace of it: processes, containers, mounts, cgroups, files.
+
+        ``timeout`` defaults to half the Nomad timeout (see `Set Nomad Timeout`).
 
         When the last running server of the agent's cluster stops, its jobs are first
         stopped, their allocations awaited (up to ``timeout``) so that the driver
@@ -132,17 +135,21 @@ class Lifecycle(LibraryComponent):
         | `Stop Nomad Server` | | |
         | `Stop Nomad Server` | server-2 | grace=2s |
         """
+        timeout = resolve(timeout, 0.5)
         starting.stop_agents(self.manager, [REGISTRY.find(agent)], Deadline(grace), Deadline(timeout))
 
     @keyword(tags=[LIFECYCLE])
     def stop_all_nomad_servers(
-        self, grace: timedelta = timedelta(seconds=10), timeout: timedelta = timedelta(seconds=30)
+        self, grace: timedelta = timedelta(seconds=10), timeout: timedelta | None = None
     ) -> None:
         """Stops every agent this library started, whoever owns it, as `Stop Nomad Server` does.
+
+        ``timeout`` defaults to half the Nomad timeout (see `Set Nomad Timeout`).
 
         Example:
         | [Teardown] | `Stop All Nomad Servers` |
         """
+        timeout = resolve(timeout, 0.5)
         starting.stop_agents(self.manager, REGISTRY.agents(), Deadline(grace), Deadline(timeout))
 
     @keyword(tags=[LIFECYCLE])
@@ -150,7 +157,7 @@ class Lifecycle(LibraryComponent):
         self,
         agent: str | None = None,
         grace: timedelta = timedelta(seconds=10),
-        timeout: timedelta = timedelta(seconds=60),
+        timeout: timedelta | None = None,
     ) -> None:
         """Stops the agent process gracefully and starts it again with the same configuration, data and ports.
 
@@ -165,10 +172,11 @@ class Lifecycle(LibraryComponent):
         | `Restart Nomad Agent` | | |
         | `Restart Nomad Agent` | client-1 | timeout=90s |
         """
+        timeout = resolve(timeout)
         starting.restart_agent(self.manager, REGISTRY.find(agent), Deadline(grace), Deadline(timeout))
 
     @keyword(tags=[LIFECYCLE, CRASH])
-    def restart_nomad_client(self, agent: str | None = None, timeout: timedelta = timedelta(seconds=60)) -> None:
+    def restart_nomad_client(self, agent: str | None = None, timeout: timedelta | None = None) -> None:
         """Crashes a client agent with SIGKILL and starts it again at once with the same configuration, data and ports.
 
         This is the realistic crash of a Nomad client: the agent gets no chance to
@@ -186,6 +194,7 @@ class Lifecycle(LibraryComponent):
         | `Restart Nomad Client` | | |
         | `Restart Nomad Client` | client-1 | timeout=90s |
         """
+        timeout = resolve(timeout)
         starting.restart_client(self.manager, REGISTRY.find(agent), Deadline(timeout))
 
     @keyword(tags=[CRASH])

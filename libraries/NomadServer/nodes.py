@@ -11,6 +11,7 @@ from nomadtest.agents.manager import AgentManager
 from nomadtest.jobs import lookup, placement
 from nomadtest.library import ASSERTION, CRASH, LIFECYCLE, QUERY, WAIT, LibraryComponent
 from nomadtest.registry import REGISTRY
+from nomadtest.waiting import resolve
 
 
 class NodeFaults(LibraryComponent):
@@ -59,7 +60,7 @@ class NodeFaults(LibraryComponent):
         nodefaults.heal(self.manager, node)
 
     @keyword(tags=[WAIT])
-    def wait_for_node_status(self, node: str, status: str, timeout: timedelta = timedelta(minutes=1)) -> float:
+    def wait_for_node_status(self, node: str, status: str, timeout: timedelta | None = None) -> float:
         """Waits until the servers report ``node`` in ``status``; returns the seconds since the node's last
         disruption (kill, partition or heal), or since the call when it had none.
 
@@ -70,6 +71,7 @@ class NodeFaults(LibraryComponent):
         | `Wait For Node Status` | client-1 | down | timeout=30s |
         | ${seconds} = | `Wait For Node Status` | client-1 | ready |
         """
+        timeout = resolve(timeout)
         return nodefaults.wait_for_status(self.manager, node, status, timeout)
 
     @keyword(tags=[LIFECYCLE, WAIT])
@@ -77,9 +79,11 @@ class NodeFaults(LibraryComponent):
         self,
         node: str,
         deadline: timedelta = timedelta(seconds=30),
-        timeout: timedelta = timedelta(minutes=2),
+        timeout: timedelta | None = None,
     ) -> None:
         """Drains ``node`` and waits until the drain is complete and no allocation runs on it any more.
+
+        ``timeout`` defaults to twice the Nomad timeout (see `Set Nomad Timeout`).
 
         Nomad marks the node ineligible, places each allocation's replacement elsewhere (as the
         job's ``migrate`` block says) and stops the original; ``deadline`` is Nomad's drain
@@ -89,6 +93,7 @@ class NodeFaults(LibraryComponent):
         Example:
         | `Drain Nomad Node` | client-3 |
         """
+        timeout = resolve(timeout, 2)
         nodefaults.drain(self.manager, node, deadline, timeout)
 
     @keyword(tags=[LIFECYCLE])
@@ -126,7 +131,7 @@ class NodeFaults(LibraryComponent):
 
     @keyword(tags=[WAIT])
     def wait_for_allocation_to_be_unknown(
-        self, job_id: str, alloc_id: str, timeout: timedelta = timedelta(minutes=1), agent: str | None = None
+        self, job_id: str, alloc_id: str, timeout: timedelta | None = None, agent: str | None = None
     ) -> None:
         """Waits until the allocation's client status is ``unknown``: its node is disconnected and the job's
         ``disconnect`` block keeps it instead of calling it lost.
@@ -134,11 +139,12 @@ class NodeFaults(LibraryComponent):
         Example:
         | `Wait For Allocation To Be Unknown` | ${job} | ${alloc} |
         """
+        timeout = resolve(timeout)
         placement.wait_until_unknown(REGISTRY.client(agent), job_id, alloc_id, timeout)
 
     @keyword(tags=[WAIT])
     def wait_for_replacement_allocation(
-        self, job_id: str, alloc_id: str, timeout: timedelta = timedelta(minutes=1), agent: str | None = None
+        self, job_id: str, alloc_id: str, timeout: timedelta | None = None, agent: str | None = None
     ) -> str:
         """Waits until another allocation of the job than ``alloc_id`` runs, on another node; returns its id.
 
@@ -149,11 +155,12 @@ class NodeFaults(LibraryComponent):
         Example:
         | ${new} = | `Wait For Replacement Allocation` | ${job} | ${alloc}[ID] |
         """
+        timeout = resolve(timeout)
         return placement.wait_for_replacement(REGISTRY.client(agent), job_id, alloc_id, timeout)
 
     @keyword(tags=[WAIT])
     def wait_for_job_to_reconcile(
-        self, job_id: str, running: int = 1, timeout: timedelta = timedelta(minutes=1), agent: str | None = None
+        self, job_id: str, running: int = 1, timeout: timedelta | None = None, agent: str | None = None
     ) -> list[str]:
         """Waits until the job has exactly ``running`` running allocations and every other one is stopped
         (none pending or ``unknown``); returns the ids of the running ones.
@@ -164,17 +171,21 @@ class NodeFaults(LibraryComponent):
         Example:
         | ${kept} = | `Wait For Job To Reconcile` | ${job} | running=1 |
         """
+        timeout = resolve(timeout)
         return placement.wait_until_reconciled(REGISTRY.client(agent), job_id, running, timeout)
 
     @keyword(tags=[WAIT])
     def wait_for_nomad_service(
-        self, service: str, timeout: timedelta = timedelta(seconds=30), agent: str | None = None
+        self, service: str, timeout: timedelta | None = None, agent: str | None = None
     ) -> list[dict]:
         """Waits until a Nomad native service (``provider = "nomad"``) has a registration; returns them.
+
+        ``timeout`` defaults to half the Nomad timeout (see `Set Nomad Timeout`).
 
         Each is Nomad's registration with ``Address``, ``Port``, ``NodeID``, ``AllocID``...
 
         Example:
         | ${instances} = | `Wait For Nomad Service` | echo |
         """
+        timeout = resolve(timeout, 0.5)
         return placement.wait_for_service(REGISTRY.client(agent), service, timeout)

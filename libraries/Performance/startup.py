@@ -9,8 +9,7 @@ from robot.api.deco import keyword
 
 from nomadtest.library import PERFORMANCE, WAIT, LibraryComponent
 from nomadtest.perf import startup
-
-DEFAULT_TIMEOUT = timedelta(seconds=60)
+from nomadtest.waiting import resolve
 
 
 class Startup(LibraryComponent):
@@ -22,7 +21,7 @@ class Startup(LibraryComponent):
         template: str = "java-batch",
         runs: int = 1,
         marker: str = startup.START_PROBE_MARKER,
-        timeout: timedelta = DEFAULT_TIMEOUT,
+        timeout: timedelta | None = None,
         agent: str | None = None,
         **variables: Any,
     ) -> dict[str, list[float]]:
@@ -51,6 +50,7 @@ class Startup(LibraryComponent):
         | `Record Metric` | startup_to_main | ${startup}[main] | s |
         | ${startup} = | `Measure Job Startup Time` | jar_path=${JARS}/hello.jar | marker=${EMPTY} | memory=${512} |
         """
+        timeout = resolve(timeout)
         return startup.measure_startups(self.library.job_library, template, variables, agent, runs, marker, timeout)
 
     @keyword(tags=[PERFORMANCE, WAIT])
@@ -58,11 +58,13 @@ class Startup(LibraryComponent):
         self,
         count: int = 20,
         template: str = "java-batch",
-        timeout: timedelta = timedelta(minutes=5),
+        timeout: timedelta | None = None,
         agent: str | None = None,
         **variables: Any,
     ) -> dict[str, Any]:
         """Submits ``count`` batch jobs at once, waits until every one completed successfully, stops them all.
+
+        ``timeout`` defaults to five times the Nomad timeout (see `Set Nomad Timeout`).
 
         ``template`` and ``variables`` are as for `Submit Job`; give each job resources small
         enough for all of them to fit on the node at once (``cpu=${100}``), or Nomad queues some.
@@ -81,4 +83,5 @@ class Startup(LibraryComponent):
         | ${run} = | `Measure Concurrent Job Runs` | 20 | jar_path=${JARS}/hello.jar | cpu=${100} | memory=${128} |
         | `Record Metric` | concurrent_jobs_total | ${run}[total] | s |
         """
+        timeout = resolve(timeout, 5)
         return startup.measure_concurrent_runs(self.library.job_library, template, variables, agent, count, timeout)

@@ -12,7 +12,7 @@ from nomadtest.agents import crashes
 from nomadtest.host import leaks
 from nomadtest.library import ASSERTION, QUERY, WAIT, LibraryComponent
 from nomadtest.registry import REGISTRY, Agent
-from nomadtest.waiting import Deadline, Done, Outcome, Pending, poll
+from nomadtest.waiting import Deadline, Done, Outcome, Pending, poll, resolve
 
 # How often a leak check looks again while cleanup is still under way.
 LEAK_POLL_SECONDS = 0.25
@@ -70,10 +70,12 @@ class Leaks(LibraryComponent):
         self,
         before: dict | None = None,
         agent: str | None = None,
-        timeout: timedelta = timedelta(seconds=30),
+        timeout: timedelta | None = None,
         collect_garbage: bool = True,
     ) -> None:
         """Fails when the tasks hold anything that was not held in ``before`` (anything at all without it).
+
+        ``timeout`` defaults to half the Nomad timeout (see `Set Nomad Timeout`).
 
         Looks where ``before`` looked (see `Take Resource Snapshot`), or at ``agent``,
         or at every agent. Cleanup after a task stops is asynchronous, so this waits up
@@ -89,6 +91,7 @@ class Leaks(LibraryComponent):
         | `Resources Should Not Have Leaked` | ${before} | |
         | `Resources Should Not Have Leaked` | agent=client-1 | timeout=1 min |
         """
+        timeout = resolve(timeout, 0.5)
         # A snapshot taken before says where to look, unless an agent is named.
         scopes = leaks.scopes_of(_agents(agent)) if agent or before is None else leaks.scopes_of([], before)
         names = {scope.agent for scope in scopes}

@@ -13,9 +13,7 @@ from robot.api.deco import keyword
 from nomadtest.agents import agentlog, crashes
 from nomadtest.library import CRASH, QUERY, WAIT, LibraryComponent
 from nomadtest.registry import REGISTRY
-from nomadtest.waiting import Deadline
-
-DEFAULT_TIMEOUT = timedelta(seconds=60)
+from nomadtest.waiting import Deadline, resolve
 
 
 class PluginCrash(LibraryComponent):
@@ -69,9 +67,11 @@ class PluginCrash(LibraryComponent):
 
     @keyword(tags=[WAIT])
     def wait_until_nomad_notices_driver_plugin_exit(
-        self, agent: str | None = None, timeout: timedelta = timedelta(seconds=30)
+        self, agent: str | None = None, timeout: timedelta | None = None
     ) -> str:
         """Waits until the agent logs that the driver plugin killed by `Kill Driver Plugin` exited.
+
+        ``timeout`` defaults to half the Nomad timeout (see `Set Nomad Timeout`).
 
         Nomad's driver manager logs ``plugin process exited: driver=<driver> ... id=<pid>``
         when a plugin it launched ends, and then relaunches it. Returns that log line;
@@ -82,6 +82,7 @@ class PluginCrash(LibraryComponent):
         | ${line} = | `Wait Until Nomad Notices Driver Plugin Exit` |
         | Should Contain | ${line} | signal: killed |
         """
+        timeout = resolve(timeout, 0.5)
         target = REGISTRY.find(agent)
         disruption = crashes.last_plugin_kill(target)
         deadline = Deadline(timeout)
@@ -103,7 +104,7 @@ class PluginCrash(LibraryComponent):
         self,
         previous_pid: int | None = None,
         agent: str | None = None,
-        timeout: timedelta = DEFAULT_TIMEOUT,
+        timeout: timedelta | None = None,
         plugin: str | None = None,
     ) -> int:
         """Waits until a new driver plugin process runs and the node reports the driver healthy again; returns its pid.
@@ -120,6 +121,7 @@ class PluginCrash(LibraryComponent):
         | ${new} = | `Wait For Driver Plugin Restart` | |
         | ${new} = | `Wait For Driver Plugin Restart` | ${old} | timeout=90s |
         """
+        timeout = resolve(timeout)
         target = REGISTRY.find(agent)
         name = plugin or crashes.plugin_binary(target)
         disruption = target.last_disruption
@@ -142,10 +144,12 @@ class PluginCrash(LibraryComponent):
 
     @keyword(tags=[WAIT])
     def wait_until_node_reports_driver_event(
-        self, text: str, agent: str | None = None, timeout: timedelta = timedelta(seconds=30)
+        self, text: str, agent: str | None = None, timeout: timedelta | None = None
     ) -> str:
         """Waits until the node has a ``Driver`` event about the driver under test, since the last crash,
         whose message contains ``text``; returns the message.
+
+        ``timeout`` defaults to half the Nomad timeout (see `Set Nomad Timeout`).
 
         The client reports a driver's health changes to the servers as node events, in
         batches sent 5 to 10 seconds after the change: ``failed to fingerprint driver`` when
@@ -156,6 +160,7 @@ class PluginCrash(LibraryComponent):
         | `Kill Driver Plugin` | |
         | `Wait Until Node Reports Driver Event` | failed to fingerprint driver |
         """
+        timeout = resolve(timeout, 0.5)
         target = REGISTRY.find(agent)
         disruption = target.last_disruption
         return crashes.wait_for_driver_event(target, text, disruption.at if disruption else 0.0, Deadline(timeout))

@@ -13,9 +13,7 @@ from nomadtest.host import processes
 from nomadtest.jobs import logs, lookup
 from nomadtest.library import ASSERTION, CRASH, QUERY, WAIT, LibraryComponent
 from nomadtest.registry import REGISTRY
-from nomadtest.waiting import Deadline
-
-from .plugin_crash import DEFAULT_TIMEOUT
+from nomadtest.waiting import Deadline, resolve
 
 
 class TaskCrash(LibraryComponent):
@@ -91,14 +89,17 @@ class TaskCrash(LibraryComponent):
             raise AssertionError(message or f"Process {pid} is still running.")
 
     @keyword(tags=[WAIT])
-    def wait_until_process_exits(self, pid: int, timeout: timedelta = timedelta(seconds=30)) -> None:
+    def wait_until_process_exits(self, pid: int, timeout: timedelta | None = None) -> None:
         """Waits until process ``pid`` has exited (a zombie counts as exited); fails with what it still is.
+
+        ``timeout`` defaults to half the Nomad timeout (see `Set Nomad Timeout`).
 
         Example:
         | ${pid} = | `Get Task Process Id` | ${job} |
         | Stop Job | ${job} | |
         | `Wait Until Process Exits` | ${pid} | |
         """
+        timeout = resolve(timeout, 0.5)
         deadline = Deadline(timeout)
         try:
             process = psutil.Process(int(pid))
@@ -116,7 +117,7 @@ class TaskCrash(LibraryComponent):
         alloc_id: str | None = None,
         agent: str | None = None,
         recovery_log: str = "recovered task",
-        timeout: timedelta = DEFAULT_TIMEOUT,
+        timeout: timedelta | None = None,
     ) -> None:
         """Checks that a running task survived the last crash of its agent or driver plugin.
 
@@ -138,6 +139,7 @@ class TaskCrash(LibraryComponent):
         | Restart Nomad Client | | |
         | `Task Should Have Been Recovered` | ${job} | ${pid} |
         """
+        timeout = resolve(timeout)
         target = REGISTRY.find(agent)
         client = target.client
         deadline = Deadline(timeout)

@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from robot.api import logger
+from robot.utils import secs_to_timestr, timestr_to_secs
 
-from nomadtest import failures, robotvars
+from nomadtest import failures, robotvars, waiting
 
 OUTSIDE_ROBOT = "(outside Robot Framework)"
 
@@ -81,3 +82,29 @@ class OwnershipListener:
 
     def close(self) -> None:
         self._release(None, False)
+
+
+class TimeoutNet:
+    """A safety net for hung runs: every test without a timeout of its own gets ``timeout`` seconds.
+
+    Robot's own test timeout then fails a test that hangs (a driver whose StartTask never returns)
+    instead of stalling the run until the CI job's limit. Within a test body, waits end before the
+    test's timeout, so the test fails with what they saw last (see ``waiting.bound_test``).
+    """
+
+    ROBOT_LISTENER_API_VERSION = 3
+
+    def __init__(self, timeout: float | None) -> None:
+        self._timeout = timeout
+
+    def start_suite(self, data, result) -> None:
+        if self._timeout:
+            for test in data.tests:
+                test.timeout = test.timeout or secs_to_timestr(self._timeout)
+
+    def start_test(self, data, result) -> None:
+        seconds = timestr_to_secs(str(result.timeout)) if result.timeout else None
+        waiting.bound_test(seconds, lambda: robotvars.robot_variable("${TEST STATUS}") is not None)
+
+    def end_test(self, data, result) -> None:
+        waiting.bound_test(None)

@@ -51,6 +51,37 @@ A Partitioned Node Goes Disconnected And Nomad Reconciles When It Is Healed
     ${kept}=    Wait For Job To Reconcile    ${job}    running=${1}
     Healed Node Should Hold Only What Nomad Kept    ${node}    ${before}    ${alloc}    ${kept}
 
+The Replacement Of A Killed Node's Allocation Is A New Allocation, Not Another Original
+    [Documentation]    Two allocations spread over the nodes; the node of the first is killed. What `Wait For
+    ...    Replacement Allocation` returns is an allocation Nomad created to replace it (its PreviousAllocation),
+    ...    never the second original, which was running on another node before the kill.
+    ${job}=    Start Service On Cluster    ${2}    spread=${True}
+    ${originals}=    Get Job Allocations    ${job}
+    VAR    ${first}=    ${originals}[0]
+    Kill Nomad Client    ${first}[NodeName]
+    Wait For Node Status    ${first}[NodeName]    down    timeout=${DOWN_WITHIN}
+    ${new}=    Wait For Replacement Allocation    ${job}    ${first}[ID]
+    Should Not Be Equal    ${new}    ${originals}[1][ID]    The second original was returned as the replacement
+    ${replacement}=    Get Allocation    ${job}    ${new}
+    Should Be Equal    ${replacement}[PreviousAllocation]    ${first}[ID]
+
+Reconciliation Does Not Count The Allocations Of A Down Node As Running
+    [Documentation]    Three allocations, one per node. With the servers' evaluation broker paused nothing marks
+    ...    the allocation of a killed node lost: seen down, its node still lists it running. `Wait For Job To
+    ...    Reconcile    running=3` does not count it and times out naming it; once the broker runs again and
+    ...    the allocation is lost, it returns three running allocations, that one not among them.
+    ${job}=    Start Service On Cluster    ${3}    spread=${True}
+    ${alloc}=    Get Allocation    ${job}
+    Pause Nomad Evaluations    ${True}
+    Kill Nomad Client    ${alloc}[NodeName]
+    Wait For Node Status    ${alloc}[NodeName]    down    timeout=${DOWN_WITHIN}
+    Run Keyword And Expect Error    *did not reconcile to 3 running within 3 seconds*(down): running/run*
+    ...    Wait For Job To Reconcile    ${job}    running=${3}    timeout=3s
+    Pause Nomad Evaluations    ${False}
+    ${running}=    Wait For Job To Reconcile    ${job}    running=${3}
+    Should Not Contain    ${running}    ${alloc}[ID]    The allocation on the down node was counted as running
+    [Teardown]    Resume Evaluations And Bring Back Cluster Nodes
+
 
 *** Keywords ***
 Healed Node Should Hold Only What Nomad Kept
@@ -62,3 +93,17 @@ Healed Node Should Hold Only What Nomad Kept
     ELSE
         Resources Should Not Have Leaked    agent=${node}
     END
+
+Pause Nomad Evaluations
+    [Documentation]    Pauses (or resumes) the servers' evaluation broker, keeping the rest of the scheduler
+    ...    configuration: paused, the servers schedule nothing, so a down node's allocations stay as they were.
+    [Arguments]    ${paused}
+    ${answer}=    GET On Session    nomad    /v1/operator/scheduler/configuration
+    ${config}=    Evaluate    {**$answer.json()["SchedulerConfig"], "PauseEvalBroker": $paused}
+    PUT On Session    nomad    /v1/operator/scheduler/configuration    json=${config}
+
+Resume Evaluations And Bring Back Cluster Nodes
+    [Documentation]    Test teardown of a test that pauses evaluations: the broker runs again, then every node
+    ...    comes back as after any test.
+    Pause Nomad Evaluations    ${False}
+    Bring Back Cluster Nodes

@@ -43,3 +43,13 @@ def point_current_at_latest() -> None:
     agents = REGISTRY.agents()
     if agents:
         open_for(agents[-1])
+
+
+def use(name: str) -> str | None:
+    """Make agent ``name`` the one keywords use when none is named (and ``nomad`` its session); the previous one."""
+    agents = REGISTRY.agents()
+    previous = agents[-1].name if agents else None
+    agent = REGISTRY.find(name)
+    REGISTRY.make_default(agent)
+    open_for(agent)
+    return previous

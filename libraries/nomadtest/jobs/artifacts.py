@@ -28,6 +28,8 @@ from nomadtest.listener import owned_by
 CHUNK = 64 * 1024
 # Recorded as the status of a request whose client hung up before the answer (nginx's convention).
 CLIENT_CLOSED_REQUEST = 499
+# Which requests a check counts: the running test's, or every one since the server started (or was cleared).
+SCOPES = ("test", "all")
 
 
 @dataclass
@@ -96,12 +98,12 @@ class ArtifactHTTPServer:
         with self._lock:
             self._paths.clear()
 
-    def requests(self, path: str | None = None, settle: float = 5.0) -> list[ServedRequest]:
-        """The requests answered (for ``path``, or all), oldest first.
+    def requests(self, path: str | None = None, settle: float = 5.0, since: float | None = None) -> list[ServedRequest]:
+        """The requests answered (for ``path``, or all; those begun at ``since`` or later), oldest first.
 
         A request is recorded once its answer is written, which can be just after the client has
         read it: requests still being answered are waited for, up to ``settle`` seconds, so that a
-        check made as soon as the client is done sees them.
+        check made as soon as the client is done sees them. ``since`` is a ``time.monotonic()``.
         """
         wanted = None if path is None else _normalise(path)
 
@@ -110,7 +112,14 @@ class ArtifactHTTPServer:
 
         with self._lock:
             self._lock.wait_for(settled, timeout=settle)
-            return [r for r in self._log if wanted is None or r.path == wanted]
+            return [
+                r for r in self._log if (wanted is None or r.path == wanted) and (since is None or r.started >= since)
+            ]
+
+    def clear_requests(self) -> None:
+        """Forget the requests answered so far; faults, and their count of requests, stay."""
+        with self._lock:
+            self._log.clear()
 
     def _next_request(self, path: str) -> tuple[Fault, int]:
         with self._lock:
@@ -120,6 +129,8 @@ class ArtifactHTTPServer:
             return state.fault, state.requests
 
     def _record(self, served: ServedRequest) -> None:
+        # One type for every status: HTTPStatus members for answers, a plain int for hang-ups.
+        served.status = int(served.status)
         with self._lock:
             self._log.append(served)
             self._in_flight[served.path] -= 1
@@ -270,6 +281,8 @@ class ArtifactServers:
 
     def __init__(self) -> None:
         self._servers: list[Served] = []
+        # When the running test began (time.monotonic()); None outside tests.
+        self.test_began: float | None = None
 
     def start(self, name: str, port: int, jars_dir: Path, owner: str) -> Served:
         if any(served.name == name for served in self._servers):
@@ -304,8 +317,49 @@ class ArtifactServers:
         running = ", ".join(s.name for s in self._servers) or "none"
         raise RuntimeError(f"No artifact server named '{name}' (running: {running}); start one first.")
 
+    def requests(self, name: str, path: str | None, scope: str) -> list[ServedRequest]:
+        """The requests of server ``name`` (for ``path``) in ``scope``: the running test's, or ``all``."""
+        if scope not in SCOPES:
+            raise ValueError(f"Request scope must be one of {', '.join(SCOPES)}, not '{scope}'.")
+        return self.find(name).server.requests(path, since=self.test_began if scope == "test" else None)
+
+    def check_requested(self, name: str, path: str, times: int | None, status: int | None, scope: str) -> None:
+        """Fail unless ``path`` was requested in ``scope`` (``times`` times, with ``status``, when given)."""
+        requests = self.requests(name, path, scope)
+        matching = [r for r in requests if status is None or r.status == status]
+        seen = ", ".join(f"{r.status} ({r.bytes_sent} bytes)" for r in requests) or "none"
+        if (times is None and not matching) or (times is not None and len(matching) != times):
+            wanted = f"{times} time(s)" if times is not None else "at least once"
+            with_status = f" with status {status}" if status is not None else ""
+            raise AssertionError(f"Expected {path} to be requested {wanted}{with_status}; requests seen: {seen}.")
+
     def release(self, owner: str | None, keep: bool = False) -> tuple[list[str], list[str]]:
         """Stop what ``owner`` (None: anybody) started. Leaving a server to this is normal use: nothing is reported."""
         for served in [s for s in self._servers if owner is None or owned_by(owner, s.owner)]:
             self.stop(served.name)
         return [], []
+
+
+def as_dict(request: ServedRequest) -> dict:
+    return {
+        "path": request.path,
+        "status": request.status,
+        "bytes_sent": request.bytes_sent,
+        "complete": request.complete,
+        "duration": round(request.duration, 3),
+    }
+
+
+class RequestScope:
+    """Library listener noting when each test begins, so request checks can count that test's requests only."""
+
+    ROBOT_LISTENER_API_VERSION = 3
+
+    def __init__(self, servers: ArtifactServers) -> None:
+        self._servers = servers
+
+    def start_test(self, data, result) -> None:
+        self._servers.test_began = time.monotonic()
+
+    def end_test(self, data, result) -> None:
+        self._servers.test_began = None

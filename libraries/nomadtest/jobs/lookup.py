@@ -99,6 +99,24 @@ def has_started(state: dict | None) -> bool:
     return bool(state) and not str(state.get("StartedAt") or "0001").startswith("0001")
 
 
+def matching_events(
+    events: list[dict], event_type: str, message: str | None, regexp: bool = False, ignore_case: bool = False
+) -> list[dict]:
+    """The events of ``event_type`` whose message contains ``message`` (or matches it, with ``regexp``)."""
+
+    def fold(text: str) -> str:
+        return text.casefold() if ignore_case else text
+
+    def matches(text: str) -> bool:
+        if message is None:
+            return True
+        if regexp:
+            return re.search(message, text, re.IGNORECASE if ignore_case else 0) is not None
+        return fold(message) in fold(text)
+
+    return [event for event in events if fold(event["type"]) == fold(event_type) and matches(event["message"])]
+
+
 def short(alloc_id: str) -> str:
     return alloc_id[:8]
 

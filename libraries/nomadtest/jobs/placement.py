@@ -109,16 +109,47 @@ def wait_until_unknown(client: NomadClient, job_id: str, alloc_id: str, timeout:
 # -- replacement and reconciliation ---------------------------------------------------------------
 
 
+def successors(original_id: str, allocations: list[dict]) -> list[dict]:
+    """The allocations that replaced ``original_id``, directly or in turn, oldest first.
+
+    Nomad links a replacement to what it replaces (``NextAllocation`` of the original, in the
+    list stubs; ``PreviousAllocation`` of the replacement, in full allocations). Only these links
+    make an allocation a replacement: another one running meanwhile may be an original too.
+    """
+    by_id = {alloc["ID"]: alloc for alloc in allocations}
+    chain: list[dict] = []
+    seen, current = {original_id}, original_id
+    while True:
+        following = by_id.get(current, {}).get("NextAllocation") or next(
+            (alloc["ID"] for alloc in allocations if alloc.get("PreviousAllocation") == current), None
+        )
+        if not following or following in seen or following not in by_id:
+            return chain
+        chain.append(by_id[following])
+        seen.add(following)
+        current = following
+
+
+def describe_allocations(allocations: list[dict], node_status: Mapping[str, str] | None = None) -> str:
+    """``id on node: client/desired status``, with the node's status when it is not ready."""
+
+    def node(alloc: dict) -> str:
+        status = (node_status or {}).get(alloc.get("NodeID", ""), "ready")
+        return alloc["NodeName"] if status == "ready" else f"{alloc['NodeName']} ({status})"
+
+    return ", ".join(
+        f"{lookup.short(a['ID'])} on {node(a)}: {a['ClientStatus']}/{a.get('DesiredStatus')}" for a in allocations
+    )
+
+
 def replacement(original: dict, allocations: list[dict]) -> Outcome:
-    """Done with the first other allocation running on another node than ``original``."""
-    for alloc in allocations:
-        if (
-            alloc["ID"] != original["ID"]
-            and alloc["ClientStatus"] == "running"
-            and alloc["NodeID"] != original["NodeID"]
-        ):
+    """Done with the replacement of ``original`` that runs on another node; only linked allocations count."""
+    chain = successors(original["ID"], allocations)
+    for alloc in chain:
+        if alloc["ClientStatus"] == "running" and alloc["NodeID"] != original["NodeID"]:
             return Done(alloc)
-    return Pending(", ".join(f"{lookup.short(a['ID'])} on {a['NodeName']}: {a['ClientStatus']}" for a in allocations))
+    linked = ", ".join(lookup.short(a["ID"]) for a in chain) or "none yet"
+    return Pending(f"replacements of {lookup.short(original['ID'])}: {linked}; {describe_allocations(allocations)}")
 
 
 def wait_for_replacement(client: NomadClient, job_id: str, alloc_id: str, timeout: timedelta | float) -> str:
@@ -135,7 +166,7 @@ def wait_for_replacement(client: NomadClient, job_id: str, alloc_id: str, timeou
     if not isinstance(outcome, Done):
         raise AssertionError(
             f"No replacement of allocation {lookup.short(original['ID'])} of job '{job_id}' ran on another node "
-            f"within {deadline}; allocations: {outcome.status}."
+            f"within {deadline}; {outcome.status}."
         )
     new = outcome.value
     node = next((agent for agent in REGISTRY.agents() if agent.name == original["NodeName"]), None)
@@ -148,20 +179,30 @@ def wait_for_replacement(client: NomadClient, job_id: str, alloc_id: str, timeou
     return new["ID"]
 
 
-def reconciled(allocations: list[dict], running: int) -> Outcome:
-    """Done with the ids of the running allocations when there are ``running`` and all others stopped."""
-    alive = [alloc for alloc in allocations if alloc["ClientStatus"] == "running"]
-    settling = [alloc for alloc in allocations if not lookup.is_terminal(alloc) and alloc["ClientStatus"] != "running"]
+def node_statuses(client: NomadClient) -> dict[str, str]:
+    """Each node's status as the servers see it, by node id."""
+    return {node["ID"]: node.get("Status", "") for node in client.get("/v1/nodes") or []}
+
+
+def reconciled(allocations: list[dict], running: int, node_status: Mapping[str, str] | None = None) -> Outcome:
+    """Done with the ids of the running allocations when there are ``running`` and all others stopped.
+
+    An allocation counts as running only on a ready node: on a node that is down or disconnected
+    it is about to be lost or unknown, whatever its last reported status (unknown nodes count
+    as ready, for callers that know none).
+    """
+    statuses = node_status or {}
+
+    def on_ready_node(alloc: dict) -> bool:
+        return statuses.get(alloc.get("NodeID", ""), "ready") == "ready"
+
+    alive = [alloc for alloc in allocations if alloc["ClientStatus"] == "running" and on_ready_node(alloc)]
+    settling = [alloc for alloc in allocations if not lookup.is_terminal(alloc) and alloc not in alive]
     # A running allocation told to stop is still settling.
     stopping = [alloc for alloc in alive if alloc.get("DesiredStatus") != "run"]
     if len(alive) == running and not settling and not stopping:
         return Done([alloc["ID"] for alloc in alive])
-    return Pending(
-        ", ".join(
-            f"{lookup.short(a['ID'])} on {a['NodeName']}: {a['ClientStatus']}/{a.get('DesiredStatus')}"
-            for a in allocations
-        )
-    )
+    return Pending(describe_allocations(allocations, statuses))
 
 
 def wait_until_reconciled(client: NomadClient, job_id: str, running: int, timeout: timedelta | float) -> list[str]:
@@ -172,7 +213,7 @@ def wait_until_reconciled(client: NomadClient, job_id: str, running: int, timeou
     outcome = watch(
         client,
         api_path("job", job_id, "summary"),
-        lambda _summary: reconciled(lookup.job_allocations(client, job_id), running),
+        lambda _summary: reconciled(lookup.job_allocations(client, job_id), running, node_statuses(client)),
         deadline,
         longest=LONGEST_JOB_QUERY,
     )
