@@ -116,9 +116,14 @@ class ArtifactHTTPServer:
                 r for r in self._log if (wanted is None or r.path == wanted) and (since is None or r.started >= since)
             ]
 
-    def clear_requests(self) -> None:
-        """Forget the requests answered so far; faults, and their count of requests, stay."""
+    def clear_requests(self, settle: float = 5.0) -> None:
+        """Forget the requests answered so far; faults, and their count of requests, stay.
+
+        Requests still being answered (their client may already have the answer) are waited for,
+        up to ``settle`` seconds, and forgotten too: none of them may count after the clear.
+        """
         with self._lock:
+            self._lock.wait_for(lambda: not any(self._in_flight.values()), timeout=settle)
             self._log.clear()
 
     def _next_request(self, path: str) -> tuple[Fault, int]:
