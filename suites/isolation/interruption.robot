@@ -1,16 +1,16 @@
 *** Settings ***
-Documentation       Story: interrupted runs. A robot or pabot run stopped by one Ctrl-C (SIGINT) runs its
-...                 teardowns and leaves nothing behind; a run stopped harder (a second SIGINT, SIGKILL)
-...                 leaves its agents and tasks running, and the next run's first agent start sweeps them.
-...                 Each interrupted run is a fixture suite in robot or pabot processes of its own.
+Documentation    Story: interrupted runs. A robot or pabot run stopped by one Ctrl-C (SIGINT) runs its
+...              teardowns and leaves nothing behind; a run stopped harder (a second SIGINT, SIGKILL)
+...              leaves its agents and tasks running, and the next run's first agent start sweeps them.
+...              Each interrupted run is a fixture suite in robot or pabot processes of its own.
 
-Library             Collections
-Library             OperatingSystem
-Library             Process
-Resource            ../../resources/common.resource
-Library             ../libraries/RunRoots.py
+Library          Collections
+Library          OperatingSystem
+Library          Process
+Resource         ../../resources/common.resource
+Library          ../libraries/RunRoots.py
 
-Test Tags           story:interruption    area:agents
+Test Tags        story:interruption    area:agents
 
 
 *** Variables ***
