@@ -4,7 +4,6 @@ Documentation     Story: artifacts over HTTP. Nomad fetches a task's JAR and fil
 ...               large, checksummed or fail are each handled as Nomad's artifact block and the job's
 ...               restart policy say, and the task user can read what was fetched.
 
-Library           Collections
 Resource          ../../resources/scenarios.resource
 
 Suite Setup       Start Shared Agent And Artifact Server
