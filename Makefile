@@ -186,8 +186,9 @@ bench-check: venv ## Fail when a median of the last `make bench` regressed beyon
 	$(PYTHON) bench/baseline.py check --metrics $(BENCH_RESULTS)/metrics.json --baseline bench/baseline.json
 
 .PHONY: lint
-lint: venv ## robocop, ruff, gofmt, go vet, and no BUSL module in the Go build
+lint: venv ## robocop, robot's dry run, ruff, gofmt, go vet, and no BUSL module in the Go build
 	$(VENV)/bin/robocop check suites resources
+	$(PYTHON) scripts/dryrun.py
 	$(VENV)/bin/robocop format --check suites resources
 	$(VENV)/bin/ruff check libraries resources suites utest scripts bench
 	$(VENV)/bin/ruff format --check libraries resources suites utest scripts bench
@@ -196,13 +197,13 @@ lint: venv ## robocop, ruff, gofmt, go vet, and no BUSL module in the Go build
 	$(PYTHON) scripts/check-licences.py --module driver
 
 .PHONY: docs
-docs: venv ## libdoc HTML of each keyword library and resource file into results/docs/
+# The JSON specs are for editors (RobotCode and others load libdoc specs); HTML documentation in them renders there.
+docs: venv ## libdoc HTML and JSON specs of each keyword library and resource file into results/docs/
 	@mkdir -p $(RESULTS)/docs
-	for lib in $(LIBRARIES); do \
-		$(VENV)/bin/libdoc $$lib $(RESULTS)/docs/$$lib.html || exit 1; \
-	done
-	for resource in resources/*.resource; do \
-		$(VENV)/bin/libdoc $$resource $(RESULTS)/docs/$$(basename $$resource .resource).html || exit 1; \
+	for source in $(LIBRARIES) $(wildcard resources/*.resource); do \
+		name=$$(basename $$source .resource); \
+		$(VENV)/bin/libdoc --quiet $$source $(RESULTS)/docs/$$name.html || exit 1; \
+		$(VENV)/bin/libdoc --quiet --specdocformat HTML $$source $(RESULTS)/docs/$$name.json || exit 1; \
 	done
 
 .PHONY: clean
