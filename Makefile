@@ -108,6 +108,31 @@ test-e2e-parallel: setup ## The same suites with pabot --processes $(PABOT_PROCE
 	$(LEFTOVERS) || status=1; \
 	exit $$status
 
+# One shard of the pabot run per machine (pabot --shard i/n splits the suites in n contiguous parts, the same
+# on every machine); each writes shard-i-of-n.xml and .html beside the agents' logs, so the shards' result
+# dirs copied into one give make merge-shards a single log.html whose links still work.
+SHARD      ?= 1/1
+SHARD_NAME := shard-$(subst /,-of-,$(SHARD))
+
+.PHONY: test-e2e-shard
+test-e2e-shard: setup ## Shard SHARD=i/n of test-e2e-parallel, into results/shard-i-of-n.xml (merge: make merge-shards)
+	@$(LEFTOVERS) --save
+	@status=0; \
+	$(VENV)/bin/pabot --shard $(SHARD) --processes $(PABOT_PROCESSES) --artifacts log --artifactsinsubfolders \
+		$(ROBOT_COMMON) --output $(SHARD_NAME).xml --log $(SHARD_NAME).html --report NONE --xunit NONE \
+		$(ROBOT_OPTS) suites/ || status=1; \
+	$(LEFTOVERS) || status=1; \
+	exit $$status
+
+.PHONY: merge-shards
+merge-shards: venv ## results/shard-*.xml into one output.xml, log.html, report.html, xunit.xml (rebot --merge); checks every test is there once
+	@status=0; \
+	$(VENV)/bin/rebot --merge --outputdir $(RESULTS) --output output.xml --xunit xunit.xml --loglevel DEBUG:INFO \
+		$(RESULTS)/shard-*-of-*.xml || status=1; \
+	$(PYTHON) scripts/check-shards.py --merged $(RESULTS)/output.xml $(RESULTS)/shard-*-of-*.xml \
+		-- $(ROBOT_OPTS) suites/ || status=1; \
+	exit $$status
+
 IMAGE ?= localhost/nomad-e2e:latest
 RUNS  ?= 10
 # SOAK_LOCK=/path flocks that file around each soak run (hosts shared with other test runs).
