@@ -39,7 +39,7 @@ def dry_run(sources: list[Path], workdir: Path) -> list[str]:
     problems = [message.message for message in result.errors.messages if message.level == "ERROR"]
 
     def visit(suite) -> None:
-        problems.extend(f"{test.longname}: {test.message}" for test in suite.tests if test.failed)
+        problems.extend(f"{test.full_name}: {test.message}" for test in suite.tests if test.failed)
         for child in suite.suites:
             visit(child)
 
