@@ -177,7 +177,7 @@ test-external: setup ## An ACL cluster started out of band; the driver-agnostic 
 		(. $(EXTERNAL_CLUSTER)/env && $(VENV)/bin/robot $(ROBOT_COMMON) --outputdir $(RESULTS)/external \
 			--metadata "Cluster:external, ACLs on (scripts/external-cluster.py)" $(EXTERNAL_SUITES) $(ROBOT_OPTS) suites/) \
 			|| status=1; \
-		$(PYTHON) scripts/external-cluster.py check $(EXTERNAL_CLUSTER) || status=1; \
+		$(PYTHON) scripts/external-cluster.py check $(EXTERNAL_CLUSTER) --results $(RESULTS)/external || status=1; \
 	else status=1; fi; \
 	$(PYTHON) scripts/external-cluster.py stop $(EXTERNAL_CLUSTER) || status=1; \
 	$(PYTHON) scripts/check-leftovers.py --baseline $(RESULTS)/leftovers-before-external.json || status=1; \

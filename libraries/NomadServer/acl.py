@@ -13,7 +13,7 @@ from nomadtest.registry import REGISTRY
 class AccessControl(LibraryComponent):
     """ACL tokens whose secrets stay out of the logs."""
 
-    @keyword(tags=[LIFECYCLE])
+    @keyword("Create ACL Token", tags=[LIFECYCLE])
     def create_acl_token(
         self, name: str, policies: list[str], token_type: str = "client", agent: str | None = None
     ) -> Secret:
@@ -32,7 +32,7 @@ class AccessControl(LibraryComponent):
         """
         return acl.create_token(REGISTRY.find(agent), name, list(policies), token_type)
 
-    @keyword(tags=[LIFECYCLE])
+    @keyword("Delete ACL Token", tags=[LIFECYCLE])
     def delete_acl_token(self, token: Secret | str, agent: str | None = None) -> None:
         """Deletes the ACL token whose secret is ``token`` (as `Create ACL Token` returned it, or a
         plain string) through ``agent``, whose token must allow it.
