@@ -34,7 +34,9 @@ def resources_suite(resources: list[Path]) -> str:
 def dry_run(sources: list[Path], workdir: Path) -> list[str]:
     """Problems of a dry run over `sources`: its failed tests and the errors robot logged."""
     output = workdir / "output.xml"
-    run(*map(str, sources), dryrun=True, output=str(output), log=None, report=None, console="quiet")
+    # This checkout's libraries, whichever checkout the environment's editable install points at.
+    options = {"pythonpath": [str(REPO_ROOT / "libraries")], "log": None, "report": None, "console": "quiet"}
+    run(*map(str, sources), dryrun=True, output=str(output), **options)
     result = ExecutionResult(str(output))
     problems = [message.message for message in result.errors.messages if message.level == "ERROR"]
 
