@@ -110,7 +110,8 @@ test-e2e-parallel: setup ## The same suites with pabot --processes $(PABOT_PROCE
 
 # One shard of the pabot run per machine (pabot --shard i/n splits the suites in n contiguous parts, the same
 # on every machine); each writes shard-i-of-n.xml and .html beside the agents' logs, so the shards' result
-# dirs copied into one give make merge-shards a single log.html whose links still work.
+# dirs copied into one give make merge-shards a single log.html whose links still work. pabot names a
+# shard's top suite after the folders it ran ("Agents & Api & ..."), which rebot refuses to merge: --name.
 SHARD      ?= 1/1
 SHARD_NAME := shard-$(subst /,-of-,$(SHARD))
 
@@ -119,7 +120,7 @@ test-e2e-shard: setup ## Shard SHARD=i/n of test-e2e-parallel, into results/shar
 	@$(LEFTOVERS) --save
 	@status=0; \
 	$(VENV)/bin/pabot --shard $(SHARD) --processes $(PABOT_PROCESSES) --artifacts log --artifactsinsubfolders \
-		$(ROBOT_COMMON) --output $(SHARD_NAME).xml --log $(SHARD_NAME).html --report NONE --xunit NONE \
+		$(ROBOT_COMMON) --name Suites --output $(SHARD_NAME).xml --log $(SHARD_NAME).html --report NONE --xunit NONE \
 		$(ROBOT_OPTS) suites/ || status=1; \
 	$(LEFTOVERS) || status=1; \
 	exit $$status

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from robot.api import ExecutionResult, ResultVisitor, TestSuiteBuilder
 from robot.conf import RobotSettings
+from robot.errors import DataError
 from robot.run import RobotFramework
 
 
@@ -69,8 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--merged", type=Path, required=True, help="the merged output.xml")
     parser.add_argument("shards", type=Path, nargs="+", help="each shard's output.xml")
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
-    merged = executed(args.merged)
-    shards = {str(path): executed(path).names for path in args.shards}
+    try:
+        merged = executed(args.merged)
+        shards = {str(path): executed(path).names for path in args.shards}
+    except DataError as error:
+        print(f"check-shards: {error}", file=sys.stderr)
+        return 1
     expected = selected(robot_arguments) if robot_arguments else None
     found = problems(merged.names, shards, expected)
     for problem in found:
