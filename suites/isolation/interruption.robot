@@ -219,9 +219,12 @@ Remove Interrupted Run
     ...    its files.
     [Arguments]    ${run}
     Terminate Process    ${run}[process]    kill=${True}
+    IF    "pabot_dir" in $run
+        RunRoots.Interrupt Robots Naming    ${run}[pabot_dir]
+    END
     ${output}=    Get File    ${run}[output]
     Log    ${output}
-    # The processes of a pabot run die after their group leader: sweep until their owners are gone too.
+    # The processes of a run die after their group leader: sweep until their owners are gone too.
     Wait Until Keyword Succeeds    1 min    1s    Sweep Until Clean    ${run}[run_root]
     Remove File    ${run}[output]
     Remove Directory    ${run}[ready_dir]    recursive=${True}

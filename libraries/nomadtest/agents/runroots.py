@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import psutil
 from robot.api import logger
 from robot.libraries.BuiltIn import BuiltIn
 from robot.libraries.Process import Process as ProcessLibrary
@@ -61,6 +62,23 @@ def fixture_command(suite: str, options: tuple[str, ...], run_root: str | None) 
     command = [str(robot), "--outputdir", f"{output_dir}/fixtures", "--output", "NONE", "--report", "NONE"]
     command += ["--log", "NONE", *options, suite]
     return command, run_root
+
+
+def interrupt_robots_naming(directory: Path, grace: float) -> list[str]:
+    """SIGINT each robot process whose command line names ``directory`` and wait up to ``grace`` seconds
+    for it: pabot 5 starts every robot in a session of its own, so they outlive a pabot that was killed."""
+    stopped = []
+    for process in processes.processes_using(directory):
+        try:
+            if "robot" not in " ".join(process.cmdline()):
+                continue
+            created = process.create_time()
+        except psutil.Error:
+            continue
+        ended = processes.interrupt(process.pid, created, grace)
+        stopped.append(f"robot {process.pid}: {'ended' if ended else f'still running after {grace:.0f} s'}")
+    logger.info("Interrupted:\n" + ("\n".join(stopped) or "(no robot process)"))
+    return stopped
 
 
 def check_clean(run_root: Path) -> None:
