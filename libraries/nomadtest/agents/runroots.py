@@ -3,6 +3,7 @@ and sweeping after runs that died (on this host, and their namespaces on an exte
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from datetime import timedelta
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import psutil
 from robot.api import logger
+from robot.api.types import Secret
 from robot.libraries.BuiltIn import BuiltIn
 from robot.libraries.Process import Process as ProcessLibrary
 
@@ -35,6 +37,7 @@ def run_fixture(
         stderr="STDOUT",
         timeout=timedelta(seconds=deadline.seconds),
         **{f"env:{name}": value for name, value in variables.items()},
+        **secret_environment(),
     )
     logger.info(result.stdout)
     if result.rc != expected_rc:
@@ -48,9 +51,20 @@ def start_fixture(suite: str, options: tuple[str, ...], run_root: str | None) ->
     # The suite's own Process library instance must own the handle, so its keywords accept it.
     process_library = BuiltIn().get_library_instance("Process")
     handle = process_library.start_process(
-        *arguments, stdout=f"{run_root}.out", stderr="STDOUT", **{f"env:{runroot.ENVIRONMENT_VARIABLE}": run_root}
+        *arguments,
+        stdout=f"{run_root}.out",
+        stderr="STDOUT",
+        **{f"env:{runroot.ENVIRONMENT_VARIABLE}": run_root},
+        **secret_environment(),
     )
     return handle, run_root
+
+
+def secret_environment() -> dict[str, Secret]:
+    """The Process library logs the whole environment of a process given any variable of its own, the
+    run's ``NOMAD_TOKEN`` too; given again as a Secret, it is logged as ``<secret>``."""
+    token = os.environ.get("NOMAD_TOKEN")
+    return {"env:NOMAD_TOKEN": Secret(token)} if token else {}
 
 
 def fixture_command(suite: str, options: tuple[str, ...], run_root: str | None) -> tuple[list[str], str]:
