@@ -20,13 +20,23 @@ from robot.errors import DataError
 from robot.run import RobotFramework
 
 
+def below_root(test) -> str:
+    """The test's full name without its top suite's, which pabot names after what a shard ran."""
+    names = [test.name]
+    suite = test.parent
+    while suite.parent is not None:
+        names.append(suite.name)
+        suite = suite.parent
+    return ".".join(reversed(names))
+
+
 class _Tests(ResultVisitor):
     def __init__(self) -> None:
         self.names: list[str] = []
         self.statuses: Counter[str] = Counter()
 
     def visit_test(self, test) -> None:
-        self.names.append(test.full_name)
+        self.names.append(below_root(test))
         self.statuses[test.status] += 1
 
 
@@ -37,13 +47,13 @@ def executed(output: Path) -> _Tests:
 
 
 def selected(robot_arguments: list[str]) -> list[str]:
-    """Full names of the tests robot would run with these options and paths."""
+    """Names (below the top suite) of the tests robot would run with these options and paths."""
     options, sources = RobotFramework().parse_arguments(robot_arguments)
     settings = RobotSettings(options)
     builder = TestSuiteBuilder(included_extensions=settings.extension, allow_empty_suite=settings.run_empty_suite)
     suite = builder.build(*sources)
     suite.configure(**settings.suite_config)
-    return [test.full_name for test in suite.all_tests]
+    return [below_root(test) for test in suite.all_tests]
 
 
 def problems(merged: list[str], shards: dict[str, list[str]], expected: list[str] | None) -> list[str]:

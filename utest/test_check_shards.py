@@ -39,4 +39,4 @@ def test_the_selection_is_what_robot_selects_with_the_same_options(tmp_path):
         "*** Test Cases ***\nFast\n    [Tags]    area:happy\n    No Operation\nSlow\n    No Operation\n"
     )
     selection = ["--include", "area:happy", str(tmp_path / "shard_me.robot")]
-    assert check_shards.selected(selection) == ["Shard Me.Fast"]
+    assert check_shards.selected(selection) == ["Fast"]
