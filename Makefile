@@ -126,6 +126,39 @@ test-e2e-parallel: setup ## The same suites with pabot --processes $(PABOT_PROCE
 	$(LEFTOVERS) || status=1; \
 	exit $$status
 
+# One shard of the pabot run per machine (pabot --shard i/n splits the suites in n contiguous parts, the same
+# on every machine); each writes shard-i-of-n.xml and .html beside the agents' logs, so the shards' result
+# dirs copied into one give make merge-shards a single log.html whose links still work.
+SHARD      ?= 1/1
+SHARD_NAME := shard-$(subst /,-of-,$(SHARD))
+
+.PHONY: test-e2e-shard
+test-e2e-shard: setup ## Shard SHARD=i/n of test-e2e-parallel, into results/shard-i-of-n.xml (merge: make merge-shards)
+	@$(LEFTOVERS) --save
+	@status=0; \
+	$(VENV)/bin/pabot --shard $(SHARD) --processes $(PABOT_PROCESSES) --artifacts log --artifactsinsubfolders \
+		$(ROBOT_COMMON) --output $(SHARD_NAME).xml --log $(SHARD_NAME).html --report NONE --xunit NONE \
+		$(ROBOT_OPTS) suites/ || status=1; \
+	$(LEFTOVERS) || status=1; \
+	exit $$status
+
+# pabot names a shard's top suite after the folders it ran ("Agents & Api & ...", whatever --name says) and
+# rebot merges only outputs of one top suite: each shard is renamed Suites first. rebot's status is the number
+# of failed tests; 250 and above are its own errors.
+.PHONY: merge-shards
+merge-shards: venv ## results/shard-*.xml into one output.xml, log.html, report.html, xunit.xml (rebot --merge); checks every test is there once
+	@status=0; renamed=$$(mktemp -d); \
+	for shard in $(RESULTS)/shard-*-of-*.xml; do \
+		$(VENV)/bin/rebot --name Suites --outputdir $$renamed --output $$(basename $$shard) --log NONE --report NONE \
+			--loglevel TRACE $$shard > /dev/null || [ $$? -lt 250 ] || status=1; \
+	done; \
+	$(VENV)/bin/rebot --merge --outputdir $(RESULTS) --output output.xml --xunit xunit.xml --loglevel DEBUG:INFO \
+		$$renamed/shard-*-of-*.xml || status=1; \
+	rm -rf $$renamed; \
+	$(PYTHON) scripts/check-shards.py --merged $(RESULTS)/output.xml $(RESULTS)/shard-*-of-*.xml \
+		-- $(ROBOT_OPTS) suites/ || status=1; \
+	exit $$status
+
 IMAGE ?= localhost/nomad-e2e:latest
 RUNS  ?= 10
 # SOAK_LOCK=/path flocks that file around each soak run (hosts shared with other test runs).
@@ -194,7 +227,7 @@ test-external: setup ## An ACL cluster started out of band; the driver-agnostic 
 		(. $(EXTERNAL_CLUSTER)/env && $(VENV)/bin/robot $(ROBOT_COMMON) --outputdir $(RESULTS)/external \
 			--metadata "Cluster:external, ACLs on (scripts/external-cluster.py)" $(EXTERNAL_SUITES) $(ROBOT_OPTS) suites/) \
 			|| status=1; \
-		$(PYTHON) scripts/external-cluster.py check $(EXTERNAL_CLUSTER) || status=1; \
+		$(PYTHON) scripts/external-cluster.py check $(EXTERNAL_CLUSTER) --results $(RESULTS)/external || status=1; \
 	else status=1; fi; \
 	$(PYTHON) scripts/external-cluster.py stop $(EXTERNAL_CLUSTER) || status=1; \
 	$(PYTHON) scripts/check-leftovers.py --baseline $(RESULTS)/leftovers-before-external.json || status=1; \
@@ -230,8 +263,9 @@ bench-check: venv ## Fail when a median of the last `make bench` regressed beyon
 	$(PYTHON) bench/baseline.py check --metrics $(BENCH_RESULTS)/metrics.json --baseline bench/baseline.json
 
 .PHONY: lint
-lint: venv ## robocop, ruff, gofmt, go vet, and no BUSL module in the Go build
+lint: venv ## robocop, robot's dry run, ruff, gofmt, go vet, and no BUSL module in the Go build
 	$(VENV)/bin/robocop check suites resources
+	$(PYTHON) scripts/dryrun.py
 	$(VENV)/bin/robocop format --check suites resources
 	$(VENV)/bin/ruff check libraries resources suites utest scripts bench
 	$(VENV)/bin/ruff format --check libraries resources suites utest scripts bench
@@ -240,13 +274,13 @@ lint: venv ## robocop, ruff, gofmt, go vet, and no BUSL module in the Go build
 	$(PYTHON) scripts/check-licences.py --module driver
 
 .PHONY: docs
-docs: venv ## libdoc HTML of each keyword library and resource file into results/docs/
+# The JSON specs are for editors (RobotCode and others load libdoc specs); HTML documentation in them renders there.
+docs: venv ## libdoc HTML and JSON specs of each keyword library and resource file into results/docs/
 	@mkdir -p $(RESULTS)/docs
-	for lib in $(LIBRARIES); do \
-		$(VENV)/bin/libdoc $$lib $(RESULTS)/docs/$$lib.html || exit 1; \
-	done
-	for resource in resources/*.resource; do \
-		$(VENV)/bin/libdoc $$resource $(RESULTS)/docs/$$(basename $$resource .resource).html || exit 1; \
+	for source in $(LIBRARIES) $(wildcard resources/*.resource); do \
+		name=$$(basename $$source .resource); \
+		$(VENV)/bin/libdoc --quiet $$source $(RESULTS)/docs/$$name.html || exit 1; \
+		$(VENV)/bin/libdoc --quiet --specdocformat HTML $$source $(RESULTS)/docs/$$name.json || exit 1; \
 	done
 
 .PHONY: api-snapshot

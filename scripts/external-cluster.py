@@ -2,7 +2,9 @@
 """An ACL-enabled Nomad cluster (1 server, 2 clients) started outside the framework, for its external mode.
 
     external-cluster.py start DIR     start it, bootstrap ACLs, write DIR/env (NOMAD_ADDR, NOMAD_TOKEN)
-    external-cluster.py check DIR     fail if test jobs, namespaces, ACL policies or tokens are left on it
+    external-cluster.py check DIR [--results RESULTS]
+                                      fail if test jobs, namespaces, ACL policies or tokens are left on it,
+                                      or if a file under RESULTS holds the cluster's management token
     external-cluster.py stop DIR      stop its agents and remove DIR
 
 It stands for a cluster somebody else runs, so it starts its agents without the framework; only
@@ -153,8 +155,8 @@ def _bootstrap(address: str) -> str | None:
     return answer.json()["SecretID"] if answer.ok else None
 
 
-def check(directory: Path) -> None:
-    """Exit non-zero when the framework left anything of its own on the cluster."""
+def check(directory: Path, results: Path | None = None) -> None:
+    """Exit non-zero when the framework left anything of its own on the cluster, or its token in the results."""
     environment = dict(
         line.removeprefix("export ").split("=", 1) for line in (directory / "env").read_text().splitlines()
     )
@@ -173,9 +175,20 @@ def check(directory: Path) -> None:
     found = {kind: items for kind, items in left.items() if items}
     for kind, items in found.items():
         print(f"left on the external cluster: {kind}: {', '.join(items)}")
-    if found:
+    leaked = files_holding(results, environment["NOMAD_TOKEN"]) if results is not None else []
+    for path in leaked:
+        print(f"the cluster's management token (NOMAD_TOKEN) is in {path}")
+    if found or leaked:
         sys.exit(1)
     print(f"external cluster at {address}: no test jobs, namespaces, ACL policies or tokens left")
+    if results is not None:
+        print(f"no file under {results} holds the cluster's management token")
+
+
+def files_holding(results: Path, secret: str) -> list[Path]:
+    """The files under ``results`` that hold ``secret`` as it is (log.html compresses its texts: output.xml
+    holds the same ones uncompressed)."""
+    return [path for path in sorted(results.rglob("*")) if path.is_file() and secret.encode() in path.read_bytes()]
 
 
 def stop(directory: Path) -> None:
@@ -204,8 +217,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["start", "check", "stop"])
     parser.add_argument("directory", type=Path)
+    parser.add_argument("--results", type=Path, help="check: the run's results, to search for the token")
     arguments = parser.parse_args()
-    {"start": start, "check": check, "stop": stop}[arguments.action](arguments.directory.resolve())
+    if arguments.action == "check":
+        check(arguments.directory.resolve(), arguments.results)
+    else:
+        {"start": start, "stop": stop}[arguments.action](arguments.directory.resolve())
 
 
 if __name__ == "__main__":

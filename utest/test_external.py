@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import socket
 
+from robot.api.types import Secret
+
 from nomadtest import profiles
 from nomadtest.agents import external
 from nomadtest.api.client import NomadAPIError
@@ -27,7 +29,8 @@ def test_the_cli_variables_are_read():
         }
     )
     assert access.address == "http://10.0.0.5:4646"
-    assert (access.token, access.region) == ("s3cret", "eu")
+    assert (access.token.value, access.region) == ("s3cret", "eu")
+    assert "s3cret" not in repr(access)
     assert access.tls.verify == "/ca.pem"
     assert access.tls.cert == ("/c.pem", "/k.pem")
     skipping = external.ClusterAccess.from_environment({"NOMAD_ADDR": "https://n:4646", "NOMAD_SKIP_VERIFY": "true"})
@@ -41,11 +44,11 @@ def test_the_owner_meta_names_this_host_and_process():
     assert float(meta[external.OWNER_CREATED]) > 0
 
 
-def test_a_permission_denial_names_the_token_prefix_but_not_the_secret():
-    access = external.ClusterAccess(address="http://n:4646", token="0123456789abcdef")
+def test_a_permission_denial_names_no_part_of_the_secret():
+    access = external.ClusterAccess(address="http://n:4646", token=Secret("0123456789abcdef"))
     error = external.explain(NomadAPIError("PUT", "/v1/namespace/x", 403, "Permission denied"), access, "create x")
-    assert "'01234567…'" in str(error)
-    assert "0123456789abcdef" not in str(error)
+    assert "the token in NOMAD_TOKEN" in str(error)
+    assert "01234567" not in str(error)
     assert "Give NOMAD_TOKEN a token whose policy allows it" in str(error)
 
 

@@ -18,6 +18,7 @@ from nomadtest.library import NomadLibrary
 from nomadtest.listener import OwnershipListener, TimeoutNet
 from nomadtest.registry import REGISTRY
 
+from .acl import AccessControl
 from .agent_logs import AgentLogs
 from .capabilities import Capabilities
 from .cluster import Cluster
@@ -193,7 +194,7 @@ class NomadServer(NomadLibrary):
             # First, so a test kept a skip is no failure to the ownership listener's forensics.
             listeners.insert(0, needs.UnmetNeedsListener(lambda tags: needs.unmet_need(tags, self.manager)))
         self.ROBOT_LIBRARY_LISTENER = listeners
-        super().__init__([Lifecycle, Cluster, Inspection, AgentLogs, Capabilities, NodeFaults, Settings])
+        super().__init__([Lifecycle, Cluster, Inspection, AgentLogs, Capabilities, NodeFaults, Settings, AccessControl])
 
 
 def _seconds(given: timedelta | None, environment: str | None, default: float) -> float:

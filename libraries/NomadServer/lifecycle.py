@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from robot.api.deco import keyword
+from robot.api.types import Secret
 
 from nomadtest.agents import starting
 from nomadtest.agents.manager import AgentManager
@@ -34,7 +35,7 @@ class Lifecycle(LibraryComponent):
         config: dict[str, Any] | None = None,
         ports: dict[str, int] | None = None,
         wait_for_driver: bool = True,
-        token: str | None = None,
+        token: Secret | str | None = None,
         namespace: str | None = None,
         **overrides: Any,
     ) -> str:
@@ -73,8 +74,11 @@ class Lifecycle(LibraryComponent):
         the jobs of this attachment and waits for a leader and a ready node with the driver
         healthy. Stopping it purges the namespace's jobs and deletes the namespace; a later run
         on this host deletes what a killed run left. ``token`` uses another ACL token than
-        ``NOMAD_TOKEN``; ``namespace`` uses an existing namespace (its jobs are left alone) instead
-        of creating one. Arguments that configure an agent (``plugin_config``, ``ports``,
+        ``NOMAD_TOKEN``: best a ``Secret`` (`Create ACL Token` returns one; from the environment,
+        ``${TOKEN: Secret}    %{MY_TOKEN}`` in the Variables section), which even ``--loglevel TRACE``
+        shows as ``<secret>``; a plain string still works. No token is ever logged, not in the
+        RequestsLibrary sessions' headers either. ``namespace`` uses an existing namespace (its jobs
+        are left alone) instead of creating one. Arguments that configure an agent (``plugin_config``, ``ports``,
         ``servers``, ``config``...) cannot apply to a cluster already running and fail; tests
         that need them are tagged ``needs:local-agents`` and skipped in that mode.
 

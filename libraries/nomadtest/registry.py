@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from robot.api.types import Secret
+
 from nomadtest.api.client import NomadClient
 from nomadtest.versions import NomadVersion
 
@@ -59,8 +61,8 @@ class Agent:
     cluster: str = ""
     # Unique over runs and pabot workers: names log copies and the crunjar cgroup parent.
     uid: str = ""
-    # The ACL token API calls carry (empty: ACLs are off).
-    token: str = ""
+    # The ACL token API calls carry (None: ACLs are off).
+    token: Secret | None = field(default=None, repr=False)
     # Set for an attachment to a cluster this run did not start (NOMAD_ADDR): no process, no files,
     # jobs in a namespace of their own.
     attached: ClusterAccess | None = None
@@ -80,7 +82,7 @@ class Agent:
         if self.attached is not None:
             self.client = self.attached.client(token=self.token, namespace=self.namespace)
         else:
-            self.client = NomadClient(self.address, token=self.token or None)
+            self.client = NomadClient(self.address, token=self.token)
 
     @property
     def address(self) -> str:

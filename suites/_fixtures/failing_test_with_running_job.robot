@@ -1,8 +1,8 @@
 *** Settings ***
-Documentation       Run by isolation/cleanup.robot in a robot process of its own: a test that starts an
-...                 agent and a job, then fails; its own teardown captures no forensics.
+Documentation    Run by isolation/cleanup.robot in a robot process of its own: a test that starts an
+...              agent and a job, then fails; its own teardown captures no forensics.
 
-Resource            ../../resources/common.resource
+Resource         ../../resources/common.resource
 
 
 *** Test Cases ***

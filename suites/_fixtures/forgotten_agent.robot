@@ -1,12 +1,12 @@
 *** Settings ***
-Documentation       Run by isolation/cleanup.robot in a robot process of its own: a passing test "forgets"
-...                 its agent, and the next test checks the listener stopped it when the first one ended.
+Documentation    Run by isolation/cleanup.robot in a robot process of its own: a passing test "forgets"
+...              its agent, and the next test checks the listener stopped it when the first one ended.
 
-Resource            ../../resources/common.resource
+Resource         ../../resources/common.resource
 
 
 *** Variables ***
-${LEFT_BEHIND_PID}      ${None}
+${LEFT_BEHIND_PID}    ${None}
 
 
 *** Test Cases ***

@@ -1,16 +1,16 @@
 *** Settings ***
-Documentation       Run by runtimes/host_layouts.robot in a run root on a file system layout of its own:
-...                 an agent whose data dir is under that run root runs the hello JAR.
+Documentation    Run by runtimes/host_layouts.robot in a run root on a file system layout of its own:
+...              an agent whose data dir is under that run root runs the hello JAR.
 
-Library             OperatingSystem
-Resource            ../../resources/common.resource
+Library          OperatingSystem
+Resource         ../../resources/common.resource
 
 
 *** Variables ***
 # The file system (df's first column) the agent's alloc dir must be on; ${None} skips that check.
-${VOLUME}           ${None}
+${VOLUME}          ${None}
 # Read the task's stdout from its log file in the alloc dir instead of through Nomad's API.
-${LOGS_ON_DISK}     ${False}
+${LOGS_ON_DISK}    ${False}
 
 
 *** Test Cases ***

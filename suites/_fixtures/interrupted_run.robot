@@ -1,19 +1,19 @@
 *** Settings ***
-Documentation       Run by isolation/interruption.robot, under robot or pabot, and interrupted there while
-...                 its agents and jobs run. Each test writes what it holds to ``${READY_DIR}/<test>.json``
-...                 once its job runs, then waits until it is interrupted.
+Documentation    Run by isolation/interruption.robot, under robot or pabot, and interrupted there while
+...              its agents and jobs run. Each test writes what it holds to ``${READY_DIR}/<test>.json``
+...              once its job runs, then waits until it is interrupted.
 
-Library             OperatingSystem
-Resource            ../../resources/common.resource
+Library          OperatingSystem
+Resource         ../../resources/common.resource
 
-Test Teardown       Teardown Of An Interrupted Test
+Test Teardown    Teardown Of An Interrupted Test
 
 
 *** Variables ***
-${READY_DIR}            ${TEMPDIR}
+${READY_DIR}         ${TEMPDIR}
 # With True the teardown stays in progress until a second signal forces robot to exit.
-${TEARDOWN_WAITS}       ${False}
-${RUNNING_JOB}          ${None}
+${TEARDOWN_WAITS}    ${False}
+${RUNNING_JOB}       ${None}
 
 
 *** Test Cases ***

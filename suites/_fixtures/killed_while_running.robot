@@ -1,13 +1,13 @@
 *** Settings ***
-Documentation       Run by isolation/cleanup.robot and SIGKILLed there while its agent and job run, so
-...                 no teardown or listener of this robot process ever runs.
+Documentation    Run by isolation/cleanup.robot and SIGKILLed there while its agent and job run, so
+...              no teardown or listener of this robot process ever runs.
 
-Library             OperatingSystem
-Resource            ../../resources/common.resource
+Library          OperatingSystem
+Resource         ../../resources/common.resource
 
 
 *** Variables ***
-${READY_FILE}       ${TEMPDIR}/killed-while-running.ready
+${READY_FILE}    ${TEMPDIR}/killed-while-running.ready
 
 
 *** Test Cases ***

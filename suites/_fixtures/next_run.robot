@@ -1,8 +1,8 @@
 *** Settings ***
-Documentation       Run by isolation/interruption.robot in the run root of an interrupted run: the next run,
-...                 whose first agent start sweeps what dead runs left there.
+Documentation    Run by isolation/interruption.robot in the run root of an interrupted run: the next run,
+...              whose first agent start sweeps what dead runs left there.
 
-Resource            ../../resources/common.resource
+Resource         ../../resources/common.resource
 
 
 *** Test Cases ***

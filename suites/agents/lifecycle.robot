@@ -1,18 +1,18 @@
 *** Settings ***
-Documentation       Story: agent lifecycle. Real Nomad agents start from a rendered configuration with
-...                 their own ports and run directory, are ready only when the driver is healthy, and
-...                 leave nothing behind when stopped.
+Documentation    Story: agent lifecycle. Real Nomad agents start from a rendered configuration with
+...              their own ports and run directory, are ready only when the driver is healthy, and
+...              leave nothing behind when stopped.
 
-Library             Collections
-Library             OperatingSystem
-Library             Process
-Library             ../libraries/PortBlocker.py
-Resource            ../../resources/common.resource
-Library             ../libraries/RunRoots.py
+Library          Collections
+Library          OperatingSystem
+Library          Process
+Library          ../libraries/PortBlocker.py
+Resource         ../../resources/common.resource
+Library          ../libraries/RunRoots.py
 
-Test Teardown       Stop Test Agents
+Test Teardown    Stop Test Agents
 
-Test Tags           story:agent-lifecycle    area:agents    needs:local-agents
+Test Tags        story:agent-lifecycle    area:agents    needs:local-agents
 
 
 *** Test Cases ***

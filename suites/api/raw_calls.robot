@@ -1,12 +1,12 @@
 *** Settings ***
-Documentation       Story: raw API checks. Every agent has a RequestsLibrary session, so a check the keywords
-...                 do not cover is one call to Nomad's HTTP API, with the status it must answer.
+Documentation    Story: raw API checks. Every agent has a RequestsLibrary session, so a check the keywords
+...              do not cover is one call to Nomad's HTTP API, with the status it must answer.
 
-Resource            ../../resources/common.resource
+Resource         ../../resources/common.resource
 
-Suite Setup         Start Shared Nomad Agent
+Suite Setup      Start Shared Nomad Agent
 
-Test Tags           area:api    story:raw-api
+Test Tags        area:api    story:raw-api
 
 
 *** Test Cases ***

@@ -1,24 +1,24 @@
 *** Settings ***
-Documentation       Story: multi-node clusters. A client node that dies or is cut off: the servers notice within
-...                 seconds, its allocations are replaced on another node, and when the node comes back Nomad
-...                 reconciles and nothing of the old allocation is left on it. One server and three clients,
-...                 each a test host in a network namespace; each test brings its node back before it ends.
-...                 Four agents take about 350 MiB; no pabot lock is needed beside the other suites.
+Documentation     Story: multi-node clusters. A client node that dies or is cut off: the servers notice within
+...               seconds, its allocations are replaced on another node, and when the node comes back Nomad
+...               reconciles and nothing of the old allocation is left on it. One server and three clients,
+...               each a test host in a network namespace; each test brings its node back before it ends.
+...               Four agents take about 350 MiB; no pabot lock is needed beside the other suites.
 
-Resource            ../../resources/cluster.resource
+Resource          ../../resources/cluster.resource
 
-Suite Setup         Start Suite Cluster    ${1}    ${3}    network=isolated
-Suite Teardown      Stop Suite Cluster After Leak Check
-Test Teardown       Bring Back Cluster Nodes
+Suite Setup       Start Suite Cluster    ${1}    ${3}    network=isolated
+Suite Teardown    Stop Suite Cluster After Leak Check
+Test Teardown     Bring Back Cluster Nodes
 
-Test Tags           area:cluster    story:multi-node    needs:local-agents
+Test Tags         area:cluster    story:multi-node    needs:local-agents
 
 
 *** Variables ***
 # Heartbeat TTL and grace are 3 s each in the cluster's servers (see Start Nomad Cluster).
-${DOWN_WITHIN}      20s
+${DOWN_WITHIN}    20s
 # Long enough that the disconnected allocation is still unknown, not lost, when the node comes back.
-${LOST_AFTER}       5m
+${LOST_AFTER}     5m
 
 
 *** Test Cases ***

@@ -1,18 +1,18 @@
 *** Settings ***
-Documentation       Story: multi-node clusters. Three servers and three clients, each client a test host in a
-...                 network namespace of its own: the cluster comes up with one leader, spreads and constrains
-...                 placements over the nodes, lets tasks on different nodes find and talk to each other
-...                 through Nomad service discovery, migrates allocations off a drained node and keeps jobs
-...                 running when the leader dies. The tests share one cluster; the last one kills its leader.
-...                 Six agents take about 550 MiB; no pabot lock is needed beside the other suites.
+Documentation     Story: multi-node clusters. Three servers and three clients, each client a test host in a
+...               network namespace of its own: the cluster comes up with one leader, spreads and constrains
+...               placements over the nodes, lets tasks on different nodes find and talk to each other
+...               through Nomad service discovery, migrates allocations off a drained node and keeps jobs
+...               running when the leader dies. The tests share one cluster; the last one kills its leader.
+...               Six agents take about 550 MiB; no pabot lock is needed beside the other suites.
 
-Resource            ../../resources/cluster.resource
+Resource          ../../resources/cluster.resource
 
-Suite Setup         Start Suite Cluster    ${3}    ${3}    network=isolated    client_config=${CLIENT_CONFIG}
-Suite Teardown      Stop Suite Cluster After Leak Check
-Test Teardown       Bring Back Cluster Nodes
+Suite Setup       Start Suite Cluster    ${3}    ${3}    network=isolated    client_config=${CLIENT_CONFIG}
+Suite Teardown    Stop Suite Cluster After Leak Check
+Test Teardown     Bring Back Cluster Nodes
 
-Test Tags           area:cluster    story:multi-node    needs:local-agents
+Test Tags         area:cluster    story:multi-node    needs:local-agents
 
 
 *** Variables ***

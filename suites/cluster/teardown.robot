@@ -1,11 +1,11 @@
 *** Settings ***
-Documentation       Story: multi-node clusters. Stopping a cluster whose clients run tasks removes all of it:
-...                 agents, tasks, containers, mounts, cgroups, run dirs, network namespaces, veths and bridge.
+Documentation    Story: multi-node clusters. Stopping a cluster whose clients run tasks removes all of it:
+...              agents, tasks, containers, mounts, cgroups, run dirs, network namespaces, veths and bridge.
 
-Resource            ../../resources/cluster.resource
-Library             ../libraries/RunRoots.py
+Resource         ../../resources/cluster.resource
+Library          ../libraries/RunRoots.py
 
-Test Tags           area:cluster    story:multi-node    needs:local-agents
+Test Tags        area:cluster    story:multi-node    needs:local-agents
 
 
 *** Test Cases ***

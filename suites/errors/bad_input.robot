@@ -1,21 +1,21 @@
 *** Settings ***
-Documentation       Story: bad input. Each bad input a user may give fails with a message that says what to
-...                 fix, within a bound, and leaves nothing behind: no agent, run dir, process or container.
+Documentation     Story: bad input. Each bad input a user may give fails with a message that says what to
+...               fix, within a bound, and leaves nothing behind: no agent, run dir, process or container.
 
-Library             OperatingSystem
-Resource            ../../resources/scenarios.resource
-Library             NomadServer    driver=crunjr    AS    MisspeltDriver
-Library             NomadServer    plugin_dir=${NOEXEC_PLUGINS}    AS    NonExecutablePlugin
-Library             NomadServer    nomad_bin=/bin/true    AS    NotNomad
+Library           OperatingSystem
+Resource          ../../resources/scenarios.resource
+Library           NomadServer    driver=crunjr    AS    MisspeltDriver
+Library           NomadServer    plugin_dir=${NOEXEC_PLUGINS}    AS    NonExecutablePlugin
+Library           NomadServer    nomad_bin=/bin/true    AS    NotNomad
 
-Suite Setup         Prepare Bad Inputs
-Suite Teardown      Clean Up Bad Inputs
+Suite Setup       Prepare Bad Inputs
+Suite Teardown    Clean Up Bad Inputs
 
-Test Tags           area:errors    story:bad-input    needs:local-agents
+Test Tags         area:errors    story:bad-input    needs:local-agents
 
 
 *** Variables ***
-${NOEXEC_PLUGINS}       ${TEMPDIR}/e2e-noexec-plugins-${{ os.getpid() }}
+${NOEXEC_PLUGINS}    ${TEMPDIR}/e2e-noexec-plugins-${{ os.getpid() }}
 
 
 *** Test Cases ***

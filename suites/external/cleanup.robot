@@ -1,16 +1,16 @@
 *** Settings ***
-Documentation       Story: cleanup on an external cluster. A run killed with SIGKILL runs no teardown and leaves
-...                 its test namespace and job on the cluster; the next run on this host finds them by the owner
-...                 written in the namespace's meta, purges the job and deletes the namespace.
+Documentation    Story: cleanup on an external cluster. A run killed with SIGKILL runs no teardown and leaves
+...              its test namespace and job on the cluster; the next run on this host finds them by the owner
+...              written in the namespace's meta, purges the job and deletes the namespace.
 
-Library             OperatingSystem
-Library             Process
-Resource            ../../resources/external.resource
-Library             ../libraries/RunRoots.py
+Library          OperatingSystem
+Library          Process
+Resource         ../../resources/external.resource
+Library          ../libraries/RunRoots.py
 
-Suite Setup         Attach The Run To The Cluster
+Suite Setup      Attach The Run To The Cluster
 
-Test Tags           area:external    story:external-cluster    needs:external-cluster
+Test Tags        area:external    story:external-cluster    needs:external-cluster
 
 
 *** Test Cases ***

@@ -1,14 +1,14 @@
 *** Settings ***
-Documentation       Story: suites attached to an external cluster with ACLs (``make test-external``). The run's
-...                 jobs live in a namespace of its own; a token limited to that namespace runs jobs there and
-...                 nowhere else, and a token without the right to submit gets a permission error that says
-...                 what is missing. The tokens and policies the tests create are removed after each test.
+Documentation    Story: suites attached to an external cluster with ACLs (``make test-external``). The run's
+...              jobs live in a namespace of its own; a token limited to that namespace runs jobs there and
+...              nowhere else, and a token without the right to submit gets a permission error that says
+...              what is missing. The tokens and policies the tests create are removed after each test.
 
-Resource            ../../resources/external.resource
+Resource         ../../resources/external.resource
 
-Suite Setup         Attach The Run To The Cluster
+Suite Setup      Attach The Run To The Cluster
 
-Test Tags           area:external    story:external-cluster    needs:external-cluster
+Test Tags        area:external    story:external-cluster    needs:external-cluster
 
 
 *** Test Cases ***

@@ -1,13 +1,13 @@
 *** Settings ***
-Documentation       Story: isolation and cleanup. What a test or suite starts is stopped when it ends,
-...                 whatever happened, and a robot process that died is cleaned up by the next one.
+Documentation    Story: isolation and cleanup. What a test or suite starts is stopped when it ends,
+...              whatever happened, and a robot process that died is cleaned up by the next one.
 
-Library             OperatingSystem
-Library             Process
-Resource            ../../resources/common.resource
-Library             ../libraries/RunRoots.py
+Library          OperatingSystem
+Library          Process
+Resource         ../../resources/common.resource
+Library          ../libraries/RunRoots.py
 
-Test Tags           story:isolation    area:agents    needs:local-agents
+Test Tags        story:isolation    area:agents    needs:local-agents
 
 
 *** Test Cases ***

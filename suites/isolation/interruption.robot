@@ -1,16 +1,16 @@
 *** Settings ***
-Documentation       Story: interrupted runs. A robot or pabot run stopped by one Ctrl-C (SIGINT) runs its
-...                 teardowns and leaves nothing behind; a run stopped harder (a second SIGINT, SIGKILL)
-...                 leaves its agents and tasks running, and the next run's first agent start sweeps them.
-...                 Each interrupted run is a fixture suite in robot or pabot processes of its own.
+Documentation    Story: interrupted runs. A robot or pabot run stopped by one Ctrl-C (SIGINT) runs its
+...              teardowns and leaves nothing behind; a run stopped harder (a second SIGINT, SIGKILL)
+...              leaves its agents and tasks running, and the next run's first agent start sweeps them.
+...              Each interrupted run is a fixture suite in robot or pabot processes of its own.
 
-Library             Collections
-Library             OperatingSystem
-Library             Process
-Resource            ../../resources/common.resource
-Library             ../libraries/RunRoots.py
+Library          Collections
+Library          OperatingSystem
+Library          Process
+Resource         ../../resources/common.resource
+Library          ../libraries/RunRoots.py
 
-Test Tags           story:interruption    area:agents
+Test Tags        story:interruption    area:agents
 
 
 *** Variables ***
@@ -219,9 +219,12 @@ Remove Interrupted Run
     ...    its files.
     [Arguments]    ${run}
     Terminate Process    ${run}[process]    kill=${True}
+    IF    "pabot_dir" in $run
+        RunRoots.Interrupt Robots Naming    ${run}[pabot_dir]
+    END
     ${output}=    Get File    ${run}[output]
     Log    ${output}
-    # The processes of a pabot run die after their group leader: sweep until their owners are gone too.
+    # The processes of a run die after their group leader: sweep until their owners are gone too.
     Wait Until Keyword Succeeds    1 min    1s    Sweep Until Clean    ${run}[run_root]
     Remove File    ${run}[output]
     Remove Directory    ${run}[ready_dir]    recursive=${True}

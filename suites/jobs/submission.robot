@@ -1,12 +1,12 @@
 *** Settings ***
-Documentation       Story: job submission and monitoring. Jobs are rendered from templates, parsed by
-...                 Nomad's own parser, and followed through their states with blocking queries.
+Documentation    Story: job submission and monitoring. Jobs are rendered from templates, parsed by
+...              Nomad's own parser, and followed through their states with blocking queries.
 
-Resource            ../../resources/common.resource
+Resource         ../../resources/common.resource
 
-Suite Setup         Start Shared Nomad Agent
+Suite Setup      Start Shared Nomad Agent
 
-Test Tags           story:job-submission    area:jobs
+Test Tags        story:job-submission    area:jobs
 
 
 *** Test Cases ***

@@ -57,6 +57,17 @@ class RunRoots:
         """
         return runroots.start_fixture(suite, options, run_root)
 
+    @keyword(tags=[LIFECYCLE])
+    def interrupt_robots_naming(self, directory: str, grace: timedelta = timedelta(seconds=30)) -> list[str]:
+        """Interrupts (SIGINT) each robot process whose command line names ``directory``, such as a pabot
+        run's output dir, and waits up to ``grace`` for each to run its teardowns and exit. Pabot 5 starts
+        every robot in a session of its own, so killing pabot's process group leaves them running.
+
+        Example:
+        | `Interrupt Robots Naming` | ${pabot_dir} |
+        """
+        return runroots.interrupt_robots_naming(Path(directory), grace.total_seconds())
+
     @keyword(tags=[ASSERTION])
     def run_root_should_be_clean(self, run_root: str) -> None:
         """Fails when anything of the agents run under ``run_root`` is left: processes, containers, mounts, dirs.

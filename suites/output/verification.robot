@@ -1,12 +1,12 @@
 *** Settings ***
-Documentation       Story: output verification. Task logs are read completely from Nomad, matched,
-...                 compared exactly with a readable diff, and exit codes checked.
+Documentation    Story: output verification. Task logs are read completely from Nomad, matched,
+...              compared exactly with a readable diff, and exit codes checked.
 
-Resource            ../../resources/common.resource
+Resource         ../../resources/common.resource
 
-Suite Setup         Start Shared Nomad Agent
+Suite Setup      Start Shared Nomad Agent
 
-Test Tags           story:output-verification    area:output
+Test Tags        story:output-verification    area:output
 
 
 *** Test Cases ***

@@ -1,19 +1,19 @@
 *** Settings ***
-Documentation       Story: performance. How the driver holds a task to its CPU: reserved cores are a hard
-...                 limit, a task's cpu is its share of a busy host, and where the driver sets a CFS quota
-...                 a task is throttled to its cpu. The cpu-burner JAR keeps more threads busy than it is
-...                 given; its CPU use is sampled from Nomad's allocation stats.
+Documentation     Story: performance. How the driver holds a task to its CPU: reserved cores are a hard
+...               limit, a task's cpu is its share of a busy host, and where the driver sets a CFS quota
+...               a task is throttled to its cpu. The cpu-burner JAR keeps more threads busy than it is
+...               given; its CPU use is sampled from Nomad's allocation stats.
 
-Resource            ../../resources/performance.resource
+Resource          ../../resources/performance.resource
 
-Suite Setup         Start Measured Nomad Agent
-Suite Teardown      Finish Measured Suite
+Suite Setup       Start Measured Nomad Agent
+Suite Teardown    Finish Measured Suite
 
-Test Tags           area:performance    story:performance    needs:local-agents
+Test Tags         area:performance    story:performance    needs:local-agents
 
 
 *** Variables ***
-${BURN_SECONDS}     40
+${BURN_SECONDS}    40
 
 
 *** Test Cases ***

@@ -1,22 +1,22 @@
 *** Settings ***
-Documentation       Story: performance. What Nomad and the driver plugin cost in memory themselves: the
-...                 plugin's resident memory stays flat over many jobs (no leak per task), and the agent's
-...                 is recorded.
+Documentation     Story: performance. What Nomad and the driver plugin cost in memory themselves: the
+...               plugin's resident memory stays flat over many jobs (no leak per task), and the agent's
+...               is recorded.
 
-Resource            ../../resources/performance.resource
+Resource          ../../resources/performance.resource
 
-Suite Setup         Start Measured Nomad Agent
-Suite Teardown      Finish Measured Suite
+Suite Setup       Start Measured Nomad Agent
+Suite Teardown    Finish Measured Suite
 
-Test Tags           area:performance    story:performance    needs:local-agents
+Test Tags         area:performance    story:performance    needs:local-agents
 
 
 *** Variables ***
-${BATCHES}                  5
-${JOBS_PER_BATCH}           10
+${BATCHES}                5
+${JOBS_PER_BATCH}         10
 # Go's heap and a plugin's goroutines move by a few MiB; a leak of a task's worth of state per job does not.
-${PLUGIN_GROWTH_BOUND}      32 MiB
-${AGENT_MEMORY_BOUND}       1024
+${PLUGIN_GROWTH_BOUND}    32 MiB
+${AGENT_MEMORY_BOUND}     1024
 
 
 *** Test Cases ***

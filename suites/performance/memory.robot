@@ -1,14 +1,14 @@
 *** Settings ***
-Documentation       Story: performance. What a task's memory is against its limit, as the driver reports it
-...                 through Nomad's allocation stats: a JVM whose heap is capped stays well inside its
-...                 limit, and one that is not is OOM-killed at its limit without touching its neighbour.
+Documentation     Story: performance. What a task's memory is against its limit, as the driver reports it
+...               through Nomad's allocation stats: a JVM whose heap is capped stays well inside its
+...               limit, and one that is not is OOM-killed at its limit without touching its neighbour.
 
-Resource            ../../resources/performance.resource
+Resource          ../../resources/performance.resource
 
-Suite Setup         Start Measured Nomad Agent
-Suite Teardown      Finish Measured Suite
+Suite Setup       Start Measured Nomad Agent
+Suite Teardown    Finish Measured Suite
 
-Test Tags           area:performance    story:performance    needs:local-agents
+Test Tags         area:performance    story:performance    needs:local-agents
 
 
 *** Test Cases ***

@@ -1,23 +1,23 @@
 *** Settings ***
-Documentation       Story: performance. How long a JAR takes to start through the driver under test, what
-...                 the framework itself spends on each job, and many short jobs at once. Medians and p90s
-...                 go to metrics.json; the bounds asserted only catch what is broken, not what is slow.
+Documentation     Story: performance. How long a JAR takes to start through the driver under test, what
+...               the framework itself spends on each job, and many short jobs at once. Medians and p90s
+...               go to metrics.json; the bounds asserted only catch what is broken, not what is slow.
 
-Resource            ../../resources/performance.resource
+Resource          ../../resources/performance.resource
 
-Suite Setup         Start Measured Nomad Agent
-Suite Teardown      Finish Measured Suite
+Suite Setup       Start Measured Nomad Agent
+Suite Teardown    Finish Measured Suite
 
-Test Tags           area:performance    story:performance    needs:local-agents
+Test Tags         area:performance    story:performance    needs:local-agents
 
 
 *** Variables ***
-${STARTUP_RUNS}         10
-${OVERHEAD_RUNS}        5
-${CONCURRENT_JOBS}      20
+${STARTUP_RUNS}       10
+${OVERHEAD_RUNS}      5
+${CONCURRENT_JOBS}    20
 # Far beyond any healthy figure: a run past these is broken, not slow.
-${STARTUP_BOUND}        30
-${FRAMEWORK_BOUND}      10
+${STARTUP_BOUND}      30
+${FRAMEWORK_BOUND}    10
 
 
 *** Test Cases ***

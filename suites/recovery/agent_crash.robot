@@ -1,24 +1,24 @@
 *** Settings ***
-Documentation       Story: client agent crashes. A client agent killed with SIGKILL and started again restores
-...                 its allocations from its data dir; the driver recovers running tasks in place and reports
-...                 the exit of tasks that ended while nobody watched.
+Documentation     Story: client agent crashes. A client agent killed with SIGKILL and started again restores
+...               its allocations from its data dir; the driver recovers running tasks in place and reports
+...               the exit of tasks that ended while nobody watched.
 
-Resource            ../../resources/recovery.resource
+Resource          ../../resources/recovery.resource
 
-Suite Setup         Start Recovery Agents
-Suite Teardown      Stop Recovery Agents After Leak Check
-Test Teardown       Recover After Test
+Suite Setup       Start Recovery Agents
+Suite Teardown    Stop Recovery Agents After Leak Check
+Test Teardown     Recover After Test
 
-Test Tags           story:recovery    area:recovery    needs:local-agents
+Test Tags         story:recovery    area:recovery    needs:local-agents
 
 
 *** Variables ***
-${CRASHES}          5
+${CRASHES}         5
 # Stopping a task is SIGTERM to the JVM, which reports it as 128 + 15.
-${STOPPED_CODE}     143
+${STOPPED_CODE}    143
 # The sleeper outlives the checks that it runs, then exits while its client is down.
-${RUN_SECONDS}      5
-${EXIT_CODE}        3
+${RUN_SECONDS}     5
+${EXIT_CODE}       3
 
 
 *** Test Cases ***

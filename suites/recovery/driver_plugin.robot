@@ -1,21 +1,21 @@
 *** Settings ***
-Documentation       Story: driver plugin crashes. Nomad relaunches a task driver plugin that died, and the
-...                 new plugin recovers the tasks the old one ran: same JVM, no restart, logs flowing, and
-...                 the real exit code when the task ends later.
+Documentation     Story: driver plugin crashes. Nomad relaunches a task driver plugin that died, and the
+...               new plugin recovers the tasks the old one ran: same JVM, no restart, logs flowing, and
+...               the real exit code when the task ends later.
 
-Resource            ../../resources/recovery.resource
+Resource          ../../resources/recovery.resource
 
-Suite Setup         Start Recovery Agents
-Suite Teardown      Stop Recovery Agents After Leak Check
-Test Teardown       Recover After Test
+Suite Setup       Start Recovery Agents
+Suite Teardown    Stop Recovery Agents After Leak Check
+Test Teardown     Recover After Test
 
-Test Tags           story:recovery    area:recovery    needs:local-agents
+Test Tags         story:recovery    area:recovery    needs:local-agents
 
 
 *** Variables ***
 # The sleeper runs long enough to outlive the crash and its checks, then exits with a code of its own.
-${RUN_SECONDS}      15
-${EXIT_CODE}        42
+${RUN_SECONDS}    15
+${EXIT_CODE}      42
 
 
 *** Test Cases ***

@@ -1,22 +1,22 @@
 *** Settings ***
-Documentation       Story: leak detection. The teardown every recovery suite ends with fails the suite when its
-...                 tasks left anything on the host, and lists each leftover precisely.
+Documentation    Story: leak detection. The teardown every recovery suite ends with fails the suite when its
+...              tasks left anything on the host, and lists each leftover precisely.
 
-Library             OperatingSystem
-Resource            ../../resources/recovery.resource
-Library             ../libraries/RunRoots.py
+Library          OperatingSystem
+Resource         ../../resources/recovery.resource
+Library          ../libraries/RunRoots.py
 
-Test Tags           story:recovery    area:recovery    needs:local-agents
+Test Tags        story:recovery    area:recovery    needs:local-agents
 
 
 *** Variables ***
 # raw_exec without cgroups stops a task by its process group: a child in a session of its own has left it.
-${RAW_EXEC}     plugin "raw_exec" {\n    config {\n    enabled = true\n    no_cgroups = true\n    }\n}
+${RAW_EXEC}    plugin "raw_exec" {\n    config {\n    enabled = true\n    no_cgroups = true\n    }\n}
 # The task's child leaves its session, its working dir and its output streams: only its environment
 # (NOMAD_ALLOC_ID) still says which task it came from. The task itself waits to be stopped.
-${ESCAPE}       cd / && setsid sleep 300 </dev/null >/dev/null 2>&1 & exec sleep 600
+${ESCAPE}      cd / && setsid sleep 300 </dev/null >/dev/null 2>&1 & exec sleep 600
 # The pid of the process the escape test left, for its teardown.
-${ESCAPED}      ${None}
+${ESCAPED}     ${None}
 
 
 *** Test Cases ***

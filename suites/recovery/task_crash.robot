@@ -1,19 +1,19 @@
 *** Settings ***
-Documentation       Story: tasks dying behind Nomad's back. A JVM killed directly, not through Nomad, is seen
-...                 to fail and is handled by the job's restart policy like any other failure.
+Documentation     Story: tasks dying behind Nomad's back. A JVM killed directly, not through Nomad, is seen
+...               to fail and is handled by the job's restart policy like any other failure.
 
-Resource            ../../resources/recovery.resource
+Resource          ../../resources/recovery.resource
 
-Suite Setup         Start Recovery Agents
-Suite Teardown      Stop Recovery Agents After Leak Check
-Test Teardown       Recover After Test
+Suite Setup       Start Recovery Agents
+Suite Teardown    Stop Recovery Agents After Leak Check
+Test Teardown     Recover After Test
 
-Test Tags           story:recovery    area:recovery    needs:local-agents
+Test Tags         story:recovery    area:recovery    needs:local-agents
 
 
 *** Variables ***
 # Death by SIGKILL, reported as 128 + 9.
-${KILLED_CODE}      137
+${KILLED_CODE}    137
 
 
 *** Test Cases ***

@@ -1,17 +1,17 @@
 *** Settings ***
-Documentation       Story: runtime matrix, host file system layouts. The hello JAR runs and its output is
-...                 read back with the agent's data dir on a tmpfs and under a path with a symlinked
-...                 component (each in a fixture run whose run root is there), and with its JAR given by
-...                 host path from a read-only bind mount. The JDK layouts (a symlinked home, a home
-...                 with a space) are in java_versions.robot.
+Documentation     Story: runtime matrix, host file system layouts. The hello JAR runs and its output is
+...               read back with the agent's data dir on a tmpfs and under a path with a symlinked
+...               component (each in a fixture run whose run root is there), and with its JAR given by
+...               host path from a read-only bind mount. The JDK layouts (a symlinked home, a home
+...               with a space) are in java_versions.robot.
 
-Resource            runtimes.resource
-Library             ../libraries/RunRoots.py
+Resource          runtimes.resource
+Library           ../libraries/RunRoots.py
 
-Suite Setup         Start Shared Nomad Agent
-Suite Teardown      Stop Jobs And Check For Leaks
+Suite Setup       Start Shared Nomad Agent
+Suite Teardown    Stop Jobs And Check For Leaks
 
-Test Tags           area:runtimes    story:runtime-matrix    runtime:crun    needs:local-agents
+Test Tags         area:runtimes    story:runtime-matrix    runtime:crun    needs:local-agents
 
 
 *** Test Cases ***

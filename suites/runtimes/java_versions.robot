@@ -1,16 +1,16 @@
 *** Settings ***
-Documentation       Story: runtime matrix, Java versions. The client offers Java 11, 17, 21 and 25 (the
-...                 crunjar profile's java_runtimes, set up by ``make deps``); the same JARs behave the
-...                 same on each ``java_version``, class files too new for a runtime fail with the JVM's
-...                 own UnsupportedClassVersionError, and the fingerprint lists every version.
+Documentation     Story: runtime matrix, Java versions. The client offers Java 11, 17, 21 and 25 (the
+...               crunjar profile's java_runtimes, set up by ``make deps``); the same JARs behave the
+...               same on each ``java_version``, class files too new for a runtime fail with the JVM's
+...               own UnsupportedClassVersionError, and the fingerprint lists every version.
 
-Resource            runtimes.resource
+Resource          runtimes.resource
 
-Suite Setup         Start Java Matrix Agent
-Suite Teardown      Stop Jobs And Check For Leaks
-Test Template       Check Should Pass On Java
+Suite Setup       Start Java Matrix Agent
+Suite Teardown    Stop Jobs And Check For Leaks
+Test Template     Check Should Pass On Java
 
-Test Tags           area:runtimes    story:runtime-matrix    needs:java-version    runtime:crun
+Test Tags         area:runtimes    story:runtime-matrix    needs:java-version    runtime:crun
 
 
 *** Test Cases ***    CHECK    JAVA

@@ -1,18 +1,18 @@
 *** Settings ***
-Documentation       Story: runtime matrix, OCI runtimes. The driver's ``runtime`` option takes crun (the
-...                 default), runc (Debian's) or a path. The same container, scenario and signal checks
-...                 pass on both, each on an agent of its own (``crun`` and ``runc``), and the Java
-...                 versions run on runc as they do on crun. The container options a job can set
-...                 (``writable_rootfs``, ``seccomp``, ``allow_privilege_escalation``, ``cap_add`` and
-...                 ``cap_drop``, ``cpu_hard_limit``) are proven from inside the container on both.
+Documentation     Story: runtime matrix, OCI runtimes. The driver's ``runtime`` option takes crun (the
+...               default), runc (Debian's) or a path. The same container, scenario and signal checks
+...               pass on both, each on an agent of its own (``crun`` and ``runc``), and the Java
+...               versions run on runc as they do on crun. The container options a job can set
+...               (``writable_rootfs``, ``seccomp``, ``allow_privilege_escalation``, ``cap_add`` and
+...               ``cap_drop``, ``cpu_hard_limit``) are proven from inside the container on both.
 
-Resource            runtimes.resource
+Resource          runtimes.resource
 
-Suite Setup         Start One Agent Per Runtime
-Suite Teardown      Stop Jobs And Check For Leaks
-Test Template       Check Should Pass In Runtime
+Suite Setup       Start One Agent Per Runtime
+Suite Teardown    Stop Jobs And Check For Leaks
+Test Template     Check Should Pass In Runtime
 
-Test Tags           area:runtimes    story:runtime-matrix    needs:oci-runtimes
+Test Tags         area:runtimes    story:runtime-matrix    needs:oci-runtimes
 
 
 *** Test Cases ***    RUNTIME    CHECK    JAVA

@@ -1,15 +1,15 @@
 *** Settings ***
-Documentation       Story: runtime matrix, runtime errors. A runtime that cannot be run makes the driver
-...                 unhealthy saying why; a runtime that fails to create the container and a JDK whose
-...                 ``java`` passes the fingerprint but fails in the container each fail the task with
-...                 that reason, at once. Nothing is left behind either way.
+Documentation     Story: runtime matrix, runtime errors. A runtime that cannot be run makes the driver
+...               unhealthy saying why; a runtime that fails to create the container and a JDK whose
+...               ``java`` passes the fingerprint but fails in the container each fail the task with
+...               that reason, at once. Nothing is left behind either way.
 
-Resource            runtimes.resource
+Resource          runtimes.resource
 
-Suite Setup         Create Scratch Directory
-Suite Teardown      Remove Directory    ${SCRATCH}    recursive=${True}
+Suite Setup       Create Scratch Directory
+Suite Teardown    Remove Directory    ${SCRATCH}    recursive=${True}
 
-Test Tags           area:runtimes    story:runtime-matrix    needs:oci-runtimes    needs:local-agents
+Test Tags         area:runtimes    story:runtime-matrix    needs:oci-runtimes    needs:local-agents
 
 
 *** Test Cases ***

@@ -1,8 +1,8 @@
 *** Settings ***
-Documentation       Acceptance scenarios: what a user of a JAR-in-crun Nomad task driver relies on, each
-...                 test one criterion, against a real agent, crun and JVM. Tags name the area
-...                 (``area:happy``, ``area:errors``, ``area:lifecycle``, ``area:edge``, ``area:signals``,
-...                 ``area:artifacts``, ``area:container``, ``area:resources``) and the story.
-...                 Every suite ends with a leak check of what its tasks held on the host.
+Documentation    Acceptance scenarios: what a user of a JAR-in-crun Nomad task driver relies on, each
+...              test one criterion, against a real agent, crun and JVM. Tags name the area
+...              (``area:happy``, ``area:errors``, ``area:lifecycle``, ``area:edge``, ``area:signals``,
+...              ``area:artifacts``, ``area:container``, ``area:resources``) and the story.
+...              Every suite ends with a leak check of what its tasks held on the host.
 
-Resource            ../../resources/scenarios.resource
+Resource         ../../resources/scenarios.resource

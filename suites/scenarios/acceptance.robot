@@ -1,13 +1,13 @@
 *** Settings ***
-Documentation       Story: acceptance criteria in Given/When/Then form. The keywords of the libraries read
-...                 as the criteria themselves; Robot drops the Given/When/Then/And prefixes.
+Documentation     Story: acceptance criteria in Given/When/Then form. The keywords of the libraries read
+...               as the criteria themselves; Robot drops the Given/When/Then/And prefixes.
 
-Resource            ../../resources/scenarios.resource
+Resource          ../../resources/scenarios.resource
 
-Suite Setup         Start Shared Nomad Agent
-Suite Teardown      Stop Jobs And Check For Leaks
+Suite Setup       Start Shared Nomad Agent
+Suite Teardown    Stop Jobs And Check For Leaks
 
-Test Tags           area:happy    story:acceptance
+Test Tags         area:happy    story:acceptance
 
 
 *** Test Cases ***

@@ -1,25 +1,24 @@
 *** Settings ***
-Documentation       Story: artifacts over HTTP. Nomad fetches a task's JAR and files from an HTTP server
-...                 (on loopback here) before the driver starts the JVM: downloads that work, are slow,
-...                 large, checksummed or fail are each handled as Nomad's artifact block and the job's
-...                 restart policy say, and the task user can read what was fetched.
+Documentation     Story: artifacts over HTTP. Nomad fetches a task's JAR and files from an HTTP server
+...               (on loopback here) before the driver starts the JVM: downloads that work, are slow,
+...               large, checksummed or fail are each handled as Nomad's artifact block and the job's
+...               restart policy say, and the task user can read what was fetched.
 
-Library             Collections
-Resource            ../../resources/scenarios.resource
+Resource          ../../resources/scenarios.resource
 
-Suite Setup         Start Shared Agent And Artifact Server
-Suite Teardown      Stop Jobs And Check For Leaks
+Suite Setup       Start Shared Agent And Artifact Server
+Suite Teardown    Stop Jobs And Check For Leaks
 
-Test Tags           area:artifacts    story:artifacts
+Test Tags         area:artifacts    story:artifacts
 
 
 *** Variables ***
-${READ_TIMEOUT}     2s
-${SLOW_ANSWER}      6s
-${LARGE_MB}         200
-${NOBODY}           65534
+${READ_TIMEOUT}    2s
+${SLOW_ANSWER}     6s
+${LARGE_MB}        200
+${NOBODY}          65534
 # The agent a test starts for its teardown; still None when a Test Setup skipped it first.
-${AGENT}            ${None}
+${AGENT}           ${None}
 
 
 *** Test Cases ***

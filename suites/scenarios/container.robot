@@ -1,17 +1,17 @@
 *** Settings ***
-Documentation       Story: container execution. The JVM of a task runs in a crun container: its own pid
-...                 namespace, a cgroup below the agent's cgroup parent, a read-only root with a private
-...                 /tmp, the unprivileged user nobody, no new privileges and a reduced capability set.
-...                 The isolation probe reports what it sees from inside once; each test checks one
-...                 property of that report.
+Documentation     Story: container execution. The JVM of a task runs in a crun container: its own pid
+...               namespace, a cgroup below the agent's cgroup parent, a read-only root with a private
+...               /tmp, the unprivileged user nobody, no new privileges and a reduced capability set.
+...               The isolation probe reports what it sees from inside once; each test checks one
+...               property of that report.
 
-Resource            ../../resources/scenarios.resource
-Resource            crunjar.resource
+Resource          ../../resources/scenarios.resource
+Resource          crunjar.resource
 
-Suite Setup         Run Isolation Probe
-Suite Teardown      Stop Jobs And Check For Leaks
+Suite Setup       Run Isolation Probe
+Suite Teardown    Stop Jobs And Check For Leaks
 
-Test Tags           area:container    story:container-execution
+Test Tags         area:container    story:container-execution
 
 
 *** Variables ***

@@ -1,21 +1,21 @@
 *** Settings ***
-Documentation       Story: edge cases of output. Large volumes of stdout, a single very long line and a
-...                 service logging for half a minute all reach Nomad complete, in order, while they are
-...                 written, and a task's last line is not lost when it exits.
+Documentation     Story: edge cases of output. Large volumes of stdout, a single very long line and a
+...               service logging for half a minute all reach Nomad complete, in order, while they are
+...               written, and a task's last line is not lost when it exits.
 
-Library             String
-Resource            ../../resources/scenarios.resource
+Library           String
+Resource          ../../resources/scenarios.resource
 
-Suite Setup         Start Shared Nomad Agent
-Suite Teardown      Stop Jobs And Check For Leaks
+Suite Setup       Start Shared Nomad Agent
+Suite Teardown    Stop Jobs And Check For Leaks
 
-Test Tags           area:edge    story:edge-output
+Test Tags         area:edge    story:edge-output
 
 
 *** Variables ***
-${HEARTBEAT_MS}     500
-${HEARTBEATS}       60
-${ONE_MIB}          1048576
+${HEARTBEAT_MS}    500
+${HEARTBEATS}      60
+${ONE_MIB}         1048576
 
 
 *** Test Cases ***

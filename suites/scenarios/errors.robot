@@ -1,15 +1,15 @@
 *** Settings ***
-Documentation       Story: error handling. A JAR that cannot run, a Java version or JDK that is missing or
-...                 broken, and a container crun refuses each fail the task before its JVM starts, with
-...                 the driver's own clear message in the task's events, and leave nothing behind.
+Documentation     Story: error handling. A JAR that cannot run, a Java version or JDK that is missing or
+...               broken, and a container crun refuses each fail the task before its JVM starts, with
+...               the driver's own clear message in the task's events, and leave nothing behind.
 
-Resource            ../../resources/scenarios.resource
-Resource            crunjar.resource
+Resource          ../../resources/scenarios.resource
+Resource          crunjar.resource
 
-Suite Setup         Start Shared Agent And Artifact Server
-Suite Teardown      Stop Jobs And Check For Leaks
+Suite Setup       Start Shared Agent And Artifact Server
+Suite Teardown    Stop Jobs And Check For Leaks
 
-Test Tags           area:errors    story:error-handling    needs:crunjar-diagnostics
+Test Tags         area:errors    story:error-handling    needs:crunjar-diagnostics
 
 
 *** Variables ***

@@ -1,14 +1,14 @@
 *** Settings ***
-Documentation       Story: happy path. A JAR given by path or fetched over HTTP runs to completion with
-...                 exactly the output, arguments and environment it was given, reads resources
-...                 delivered next to it, and shares files with the other tasks of its allocation.
+Documentation     Story: happy path. A JAR given by path or fetched over HTTP runs to completion with
+...               exactly the output, arguments and environment it was given, reads resources
+...               delivered next to it, and shares files with the other tasks of its allocation.
 
-Resource            ../../resources/scenarios.resource
+Resource          ../../resources/scenarios.resource
 
-Suite Setup         Start Shared Agent And Artifact Server
-Suite Teardown      Stop Jobs And Check For Leaks
+Suite Setup       Start Shared Agent And Artifact Server
+Suite Teardown    Stop Jobs And Check For Leaks
 
-Test Tags           area:happy    story:happy-path
+Test Tags         area:happy    story:happy-path
 
 
 *** Test Cases ***

@@ -1,22 +1,22 @@
 *** Settings ***
-Documentation       Story: task lifecycle. Stopping a job stops its JVM and removes its container,
-...                 restarting an allocation runs a new JVM whose output follows the first one's, jobs
-...                 run side by side without mixing their output, and the restart policy retries a
-...                 failing task, then gives up as it says.
+Documentation     Story: task lifecycle. Stopping a job stops its JVM and removes its container,
+...               restarting an allocation runs a new JVM whose output follows the first one's, jobs
+...               run side by side without mixing their output, and the restart policy retries a
+...               failing task, then gives up as it says.
 
-Library             Collections
-Library             String
-Resource            ../../resources/scenarios.resource
+Library           Collections
+Library           String
+Resource          ../../resources/scenarios.resource
 
-Suite Setup         Start Shared Nomad Agent
-Suite Teardown      Stop Jobs And Check For Leaks
+Suite Setup       Start Shared Nomad Agent
+Suite Teardown    Stop Jobs And Check For Leaks
 
-Test Tags           area:lifecycle
+Test Tags         area:lifecycle
 
 
 *** Variables ***
-${CONCURRENT_JOBS}      5
-${LINES_PER_JOB}        4000
+${CONCURRENT_JOBS}    5
+${LINES_PER_JOB}      4000
 
 
 *** Test Cases ***

@@ -1,14 +1,14 @@
 *** Settings ***
-Documentation       Story: resource limits. The memory a job asks for is the container's limit: a JVM
-...                 that goes beyond it is OOM-killed and reported so, and a job asking for more memory
-...                 than any node has is not placed, with Nomad's reason.
+Documentation     Story: resource limits. The memory a job asks for is the container's limit: a JVM
+...               that goes beyond it is OOM-killed and reported so, and a job asking for more memory
+...               than any node has is not placed, with Nomad's reason.
 
-Resource            ../../resources/scenarios.resource
+Resource          ../../resources/scenarios.resource
 
-Suite Setup         Start Shared Nomad Agent
-Suite Teardown      Stop Jobs And Check For Leaks
+Suite Setup       Start Shared Nomad Agent
+Suite Teardown    Stop Jobs And Check For Leaks
 
-Test Tags           area:resources    story:resource-limits
+Test Tags         area:resources    story:resource-limits
 
 
 *** Test Cases ***

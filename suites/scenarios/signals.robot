@@ -1,29 +1,29 @@
 *** Settings ***
-Documentation       Story: signals. Stopping a task sends the JVM SIGTERM (crunjar's default stop signal,
-...                 as for Docker and Podman; Nomad's exec and java drivers default to SIGINT), so
-...                 shutdown hooks run; a JVM that ignores it is SIGKILLed once kill_timeout has passed;
-...                 Signal Task reaches the JVM without crashing the driver plugin; and Nomad records each
-...                 step as the events it documents.
+Documentation     Story: signals. Stopping a task sends the JVM SIGTERM (crunjar's default stop signal,
+...               as for Docker and Podman; Nomad's exec and java drivers default to SIGINT), so
+...               shutdown hooks run; a JVM that ignores it is SIGKILLed once kill_timeout has passed;
+...               Signal Task reaches the JVM without crashing the driver plugin; and Nomad records each
+...               step as the events it documents.
 ...
-...                 What "stopped successfully" means here: a JVM ends on SIGTERM by running its shutdown
-...                 hooks and exiting with status 143 (128 + 15) by itself, so Nomad's Terminated event
-...                 says "Exit Code: 143" without a signal, then "Killed: Task successfully killed"; the
-...                 task is dead and not failed, and the allocation is complete. A JVM killed by SIGKILL
-...                 instead ends with "Exit Code: 137, Signal: 9".
+...               What "stopped successfully" means here: a JVM ends on SIGTERM by running its shutdown
+...               hooks and exiting with status 143 (128 + 15) by itself, so Nomad's Terminated event
+...               says "Exit Code: 143" without a signal, then "Killed: Task successfully killed"; the
+...               task is dead and not failed, and the allocation is complete. A JVM killed by SIGKILL
+...               instead ends with "Exit Code: 137, Signal: 9".
 
-Library             Collections
-Resource            ../../resources/scenarios.resource
+Library           Collections
+Resource          ../../resources/scenarios.resource
 
-Suite Setup         Start Shared Nomad Agent
-Suite Teardown      Stop Jobs And Check For Leaks
+Suite Setup       Start Shared Nomad Agent
+Suite Teardown    Stop Jobs And Check For Leaks
 
-Test Tags           area:signals    story:signals
+Test Tags         area:signals    story:signals
 
 
 *** Variables ***
-${KILL_TIMEOUT}         3
+${KILL_TIMEOUT}      3
 # The SIGKILL may come late on a loaded host, never early.
-${KILL_TOLERANCE}       3
+${KILL_TOLERANCE}    3
 
 
 *** Test Cases ***

@@ -16,9 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import requests
+from robot.api.types import Secret
 
 from nomadtest.agents import nodes
 from nomadtest.api.client import TLS, NomadAPIError, NomadClient, api_path
+from nomadtest.api.tokens import as_secret
 from nomadtest.host import processes
 from nomadtest.jobs import removal
 from nomadtest.waiting import Deadline, Done, Outcome, Pending, poll
@@ -42,7 +44,7 @@ class ClusterAccess:
     """Where the external cluster is and the credentials to use, from the Nomad CLI's variables."""
 
     address: str
-    token: str = ""
+    token: Secret | None = field(default=None, repr=False)
     tls: TLS = field(default_factory=TLS)
     region: str = ""
 
@@ -57,7 +59,7 @@ class ClusterAccess:
             address = f"http://{address}"
         return cls(
             address=address.rstrip("/"),
-            token=environ.get("NOMAD_TOKEN", ""),
+            token=as_secret(environ.get("NOMAD_TOKEN")),
             tls=TLS(
                 ca_cert=environ.get("NOMAD_CACERT", ""),
                 client_cert=environ.get("NOMAD_CLIENT_CERT", ""),
@@ -67,10 +69,10 @@ class ClusterAccess:
             region=environ.get("NOMAD_REGION", ""),
         )
 
-    def client(self, token: str | None = None, namespace: str | None = None) -> NomadClient:
+    def client(self, token: Secret | None = None, namespace: str | None = None) -> NomadClient:
         return NomadClient(
             self.address,
-            token=(token if token is not None else self.token) or None,
+            token=token if token is not None else self.token,
             namespace=namespace,
             tls=self.tls,
             region=self.region,
@@ -94,7 +96,7 @@ def explain(error: Exception, access: ClusterAccess, doing: str) -> ClusterAcces
     """A Nomad or transport error while ``doing`` something, turned into what to check."""
     if isinstance(error, NomadAPIError) and error.status == 403:
         return ClusterAccessError(
-            f"Nomad at {access.address} refused to let the token {describe_token(access.token)} {doing}: "
+            f"Nomad at {access.address} refused to let {describe_token(access.token)} {doing}: "
             f"{error.body or 'Permission denied'}. Give NOMAD_TOKEN a token whose policy allows it."
         )
     if isinstance(error, NomadAPIError):
@@ -105,9 +107,9 @@ def explain(error: Exception, access: ClusterAccess, doing: str) -> ClusterAcces
     )
 
 
-def describe_token(token: str) -> str:
-    # The secret stays out of logs: its first characters are enough to tell tokens apart.
-    return f"'{token[:8]}…'" if token else "(none: NOMAD_TOKEN is unset)"
+def describe_token(token: Secret | None) -> str:
+    # No part of the secret: `nomad acl token self` with the same NOMAD_TOKEN says which token it is.
+    return "the token in NOMAD_TOKEN" if token is not None else "a request without a token (NOMAD_TOKEN is unset)"
 
 
 def create_namespace(access: ClusterAccess, name: str) -> None:

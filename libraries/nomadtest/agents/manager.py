@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 from robot.api import logger
+from robot.api.types import Secret
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
 from nomadtest import failures, profiles, robotvars, versions
@@ -25,6 +26,7 @@ from nomadtest.agents import agentlog, external
 from nomadtest.agents.launching import AgentLauncher, AgentStartError, read_agent_version
 from nomadtest.agents.stopping import AgentStopper
 from nomadtest.api.client import NomadAPIError
+from nomadtest.api.tokens import as_secret
 from nomadtest.host import netns, runroot, sweep
 from nomadtest.host import ports as portlib
 from nomadtest.listener import owned_by
@@ -177,7 +179,9 @@ class AgentManager(AgentLauncher, AgentStopper):
         where = self.external.address if self.external is not None else self.nomad_bin
         return f"v{version} ({version.licence}), {where}"
 
-    def attach(self, name: str, owner: str, token: str | None, namespace: str | None, deadline: Deadline) -> Agent:
+    def attach(
+        self, name: str, owner: str, token: Secret | str | None, namespace: str | None, deadline: Deadline
+    ) -> Agent:
         """An attachment to the external cluster, in ``namespace`` or in a new one deleted when it stops."""
         access = self.external
         uid = f"{os.getpid()}-{secrets.token_hex(3)}"
@@ -200,7 +204,7 @@ class AgentManager(AgentLauncher, AgentStopper):
             owner=owner,
             cluster=name,
             uid=uid,
-            token=access.token if token is None else token,
+            token=access.token if token is None else as_secret(token),
             attached=access,
             namespace=namespace,
         )

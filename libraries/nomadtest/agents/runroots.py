@@ -3,12 +3,15 @@ and sweeping after runs that died (on this host, and their namespaces on an exte
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import psutil
 from robot.api import logger
+from robot.api.types import Secret
 from robot.libraries.BuiltIn import BuiltIn
 from robot.libraries.Process import Process as ProcessLibrary
 
@@ -34,6 +37,7 @@ def run_fixture(
         stderr="STDOUT",
         timeout=timedelta(seconds=deadline.seconds),
         **{f"env:{name}": value for name, value in variables.items()},
+        **secret_environment(),
     )
     logger.info(result.stdout)
     if result.rc != expected_rc:
@@ -47,9 +51,20 @@ def start_fixture(suite: str, options: tuple[str, ...], run_root: str | None) ->
     # The suite's own Process library instance must own the handle, so its keywords accept it.
     process_library = BuiltIn().get_library_instance("Process")
     handle = process_library.start_process(
-        *arguments, stdout=f"{run_root}.out", stderr="STDOUT", **{f"env:{runroot.ENVIRONMENT_VARIABLE}": run_root}
+        *arguments,
+        stdout=f"{run_root}.out",
+        stderr="STDOUT",
+        **{f"env:{runroot.ENVIRONMENT_VARIABLE}": run_root},
+        **secret_environment(),
     )
     return handle, run_root
+
+
+def secret_environment() -> dict[str, Secret]:
+    """The Process library logs the whole environment of a process given any variable of its own, the
+    run's ``NOMAD_TOKEN`` too; given again as a Secret, it is logged as ``<secret>``."""
+    token = os.environ.get("NOMAD_TOKEN")
+    return {"env:NOMAD_TOKEN": Secret(token)} if token else {}
 
 
 def fixture_command(suite: str, options: tuple[str, ...], run_root: str | None) -> tuple[list[str], str]:
@@ -61,6 +76,23 @@ def fixture_command(suite: str, options: tuple[str, ...], run_root: str | None) 
     command = [str(robot), "--outputdir", f"{output_dir}/fixtures", "--output", "NONE", "--report", "NONE"]
     command += ["--log", "NONE", *options, suite]
     return command, run_root
+
+
+def interrupt_robots_naming(directory: Path, grace: float) -> list[str]:
+    """SIGINT each robot process whose command line names ``directory`` and wait up to ``grace`` seconds
+    for it: pabot 5 starts every robot in a session of its own, so they outlive a pabot that was killed."""
+    stopped = []
+    for process in processes.processes_using(directory):
+        try:
+            if "robot" not in " ".join(process.cmdline()):
+                continue
+            created = process.create_time()
+        except psutil.Error:
+            continue
+        ended = processes.interrupt(process.pid, created, grace)
+        stopped.append(f"robot {process.pid}: {'ended' if ended else f'still running after {grace:.0f} s'}")
+    logger.info("Interrupted:\n" + ("\n".join(stopped) or "(no robot process)"))
+    return stopped
 
 
 def check_clean(run_root: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
+from nomadtest.api.tokens import TokenAdapter
 from nomadtest.registry import REGISTRY, Agent
 
 CURRENT = "nomad"
@@ -23,16 +24,19 @@ def _requests_library():
 
 
 def open_for(agent: Agent) -> None:
-    """Sessions ``<agent name>`` and ``nomad`` with the agent's base URL, token and namespace."""
+    """Sessions ``<agent name>`` and ``nomad`` with the agent's base URL, token and namespace.
+
+    The token is no default header, which RequestsLibrary would log with the session and each request:
+    an adapter for the agent's address adds it as each request leaves.
+    """
     library = _requests_library()
     if library is None:
         return
-    headers = {"X-Nomad-Token": agent.token} if agent.token else {}
     verify = agent.attached.tls.verify if agent.attached is not None else False
     for alias in (agent.name, CURRENT):
-        session = library.create_session(
-            alias, agent.address, headers=headers, timeout=SESSION_TIMEOUT, max_retries=0, verify=verify
-        )
+        session = library.create_session(alias, agent.address, timeout=SESSION_TIMEOUT, max_retries=0, verify=verify)
+        if agent.token is not None:
+            session.mount(f"{agent.address}/", TokenAdapter(agent.token))
         if agent.namespace:
             # Raw calls of an attachment to an external cluster see its test namespace, as the keywords do.
             session.params = {"namespace": agent.namespace}

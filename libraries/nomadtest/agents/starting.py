@@ -8,6 +8,7 @@ from typing import Any
 
 import requests
 from robot.api import logger
+from robot.api.types import Secret
 
 from nomadtest import failures
 from nomadtest.agents import configuration, readiness, sessions
@@ -32,7 +33,7 @@ class StartRequest:
     config: dict[str, Any] | None = None
     ports: dict[str, int] | None = None
     wait_for_driver: bool = True
-    token: str | None = None
+    token: Secret | str | None = field(default=None, repr=False)
     namespace: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
 

@@ -19,6 +19,9 @@ from urllib.parse import quote
 import requests
 from nomad.api.base import Requester
 from nomad.api.exceptions import BaseNomadException
+from robot.api.types import Secret
+
+from nomadtest.api.tokens import as_secret, reveal
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
 
@@ -71,7 +74,8 @@ class TLS:
 
 
 class NomadClient:
-    """A thin client of one Nomad agent's HTTP API; ``token`` is sent as ``X-Nomad-Token``.
+    """A thin client of one Nomad agent's HTTP API; ``token`` (a Secret, or a plain string) is sent
+    as ``X-Nomad-Token`` and nowhere else.
 
     With ``namespace``, job, allocation and client requests that name no namespace of their own
     are made in it (python-nomad adds the parameter).
@@ -81,7 +85,7 @@ class NomadClient:
         self,
         address: str,
         timeout: float = DEFAULT_REQUEST_TIMEOUT,
-        token: str | None = None,
+        token: Secret | str | None = None,
         namespace: str | None = None,
         tls: TLS | None = None,
         region: str | None = None,
@@ -92,7 +96,7 @@ class NomadClient:
         tls = tls or TLS()
         self._requester = _PathRequester(
             address=self.address,
-            token=token,
+            token=reveal(as_secret(token)),
             timeout=timeout,
             namespace=self.namespace,
             verify=tls.verify,

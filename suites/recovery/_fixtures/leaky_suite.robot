@@ -1,14 +1,14 @@
 *** Settings ***
-Documentation       Fixture of leak_detection.robot, run in a robot process of its own: a test leaves behind
-...                 what a leaky driver would (a process in the driver's state dir and a bundle dir), so the
-...                 recovery suites' teardown must fail the suite and list both.
+Documentation     Fixture of leak_detection.robot, run in a robot process of its own: a test leaves behind
+...               what a leaky driver would (a process in the driver's state dir and a bundle dir), so the
+...               recovery suites' teardown must fail the suite and list both.
 
-Library             OperatingSystem
-Library             Process
-Resource            ../../../resources/recovery.resource
+Library           OperatingSystem
+Library           Process
+Resource          ../../../resources/recovery.resource
 
-Suite Setup         Start Recovery Agents
-Suite Teardown      Stop Recovery Agents After Leak Check
+Suite Setup       Start Recovery Agents
+Suite Teardown    Stop Recovery Agents After Leak Check
 
 
 *** Test Cases ***
