@@ -1,10 +1,10 @@
 *** Settings ***
-Documentation       Run by contract/compatibility.robot in a robot process of its own: the tests of a suite share
-...                 one artifact server and each counts the requests it made.
+Documentation    Run by contract/compatibility.robot in a robot process of its own: the tests of a suite share
+...              one artifact server and each counts the requests it made.
 
-Resource            ../../resources/common.resource
+Resource         ../../resources/common.resource
 
-Suite Setup         Start Artifact Server
+Suite Setup      Start Artifact Server
 
 
 *** Test Cases ***

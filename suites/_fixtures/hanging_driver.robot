@@ -1,11 +1,11 @@
 *** Settings ***
-Documentation       Run by contract/timeouts.robot in a robot process of its own, with crunjar's fault
-...                 ``hang-start`` or ``hang-stop`` on (CRUNJAR_FAULTS) and a short NOMAD_E2E_TEST_TIMEOUT: these
-...                 tests set no timeout of their own and would otherwise wait on the hung driver call.
+Documentation    Run by contract/timeouts.robot in a robot process of its own, with crunjar's fault
+...              ``hang-start`` or ``hang-stop`` on (CRUNJAR_FAULTS) and a short NOMAD_E2E_TEST_TIMEOUT: these
+...              tests set no timeout of their own and would otherwise wait on the hung driver call.
 
-Resource            ../../resources/common.resource
+Resource         ../../resources/common.resource
 
-Test Teardown       Stop Test Agents
+Test Teardown    Stop Test Agents
 
 
 *** Test Cases ***

@@ -1,11 +1,11 @@
 *** Settings ***
-Documentation       Run by contract/compatibility.robot in a robot process of its own: a suite as a user wrote it
-...                 against the keywords 0.2 documented, with the teardown 0.2's common.resource offered.
+Documentation    Run by contract/compatibility.robot in a robot process of its own: a suite as a user wrote it
+...              against the keywords 0.2 documented, with the teardown 0.2's common.resource offered.
 
-Resource            ../../resources/common.resource
+Resource         ../../resources/common.resource
 
-Suite Setup         Start Shared Nomad Agent
-Test Teardown       Capture Forensics If Test Failed
+Suite Setup      Start Shared Nomad Agent
+Test Teardown    Capture Forensics If Test Failed
 
 
 *** Test Cases ***

@@ -1,13 +1,12 @@
 *** Settings ***
-Documentation       Story: a stable public API. A suite written against an earlier release keeps running: a keyword
-...                 that was replaced is kept as deprecated for at least one minor release and says so, once per
-...                 run. Each test runs a fixture suite in a robot process of its own.
+Documentation    Story: a stable public API. A suite written against an earlier release keeps running: a keyword
+...              that was replaced is kept as deprecated for at least one minor release and says so, once per
+...              run. Each test runs a fixture suite in a robot process of its own.
 
-Library             OperatingSystem
-Resource            ../../resources/common.resource
-Library             ../libraries/RunRoots.py
+Resource         ../../resources/common.resource
+Library          ../libraries/RunRoots.py
 
-Test Tags           area:api    story:stable-api    needs:local-agents
+Test Tags        area:api    story:stable-api    needs:local-agents
 
 
 *** Test Cases ***

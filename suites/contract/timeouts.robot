@@ -1,22 +1,21 @@
 *** Settings ***
-Documentation       Story: no hung runs. Every test without a timeout of its own gets NomadServer's ``test_timeout``;
-...                 a driver call that never returns fails the test by that bound, with what the wait saw last
-...                 rather than a bare "timed out", and the cleanup after it still leaves nothing on the host.
-...                 Each test runs a fixture suite against crunjar with a hanging fault (driver/FAULTS.md).
+Documentation    Story: no hung runs. Every test without a timeout of its own gets NomadServer's ``test_timeout``;
+...              a driver call that never returns fails the test by that bound, with what the wait saw last
+...              rather than a bare "timed out", and the cleanup after it still leaves nothing on the host.
+...              Each test runs a fixture suite against crunjar with a hanging fault (driver/FAULTS.md).
 
-Library             OperatingSystem
-Resource            ../../resources/common.resource
-Library             ../libraries/RunRoots.py
+Resource         ../../resources/common.resource
+Library          ../libraries/RunRoots.py
 
-Test Tags           area:api    story:no-hung-runs    needs:local-agents    needs:crunjar-diagnostics
+Test Tags        area:api    story:no-hung-runs    needs:local-agents    needs:crunjar-diagnostics
 
 
 *** Variables ***
-${FIXTURE}      ${CURDIR}/../_fixtures/hanging_driver.robot
+${FIXTURE}    ${CURDIR}/../_fixtures/hanging_driver.robot
 # The fixture's safety net; its waits ask for 10 minutes, far beyond it.
-${NET}          40s
+${NET}        40s
 # What a wait cut short by the test's timeout says after its own headline.
-${CUT}          (all the test's timeout left of the 10 minutes asked)
+${CUT}        (all the test's timeout left of the 10 minutes asked)
 
 
 *** Test Cases ***

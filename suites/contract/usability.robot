@@ -1,16 +1,15 @@
 *** Settings ***
-Documentation       Story: a first suite. What a user writing from the README and libdoc alone reaches for: a
-...                 current agent so keywords need no ``agent=``, one timeout for every wait, task events matched
-...                 whatever their case, and the README's example running without a warning.
+Documentation     Story: a first suite. What a user writing from the README and libdoc alone reaches for: a
+...               current agent so keywords need no ``agent=``, one timeout for every wait, task events matched
+...               whatever their case, and the README's example running without a warning.
 
-Library             OperatingSystem
-Resource            ../../resources/common.resource
-Library             ../libraries/RunRoots.py
+Resource          ../../resources/common.resource
+Library           ../libraries/RunRoots.py
 
-Suite Setup         Start Shared Nomad Agent
-Suite Teardown      Stop All Nomad Servers
+Suite Setup       Start Shared Nomad Agent
+Suite Teardown    Stop All Nomad Servers
 
-Test Tags           area:api    story:first-suite    needs:local-agents
+Test Tags         area:api    story:first-suite    needs:local-agents
 
 
 *** Test Cases ***

@@ -1,14 +1,14 @@
 *** Settings ***
-Documentation       Story: bad task configs. A task config the plugin's schema does not take is refused before
-...                 StartTask, as the client refuses the job; one the plugin cannot decode or use is refused by
-...                 StartTask with an error that says why; a refused start leaves nothing on the host.
+Documentation     Story: bad task configs. A task config the plugin's schema does not take is refused before
+...               StartTask, as the client refuses the job; one the plugin cannot decode or use is refused by
+...               StartTask with an error that says why; a refused start leaves nothing on the host.
 
-Resource            sanity.resource
+Resource          sanity.resource
 
-Suite Setup         Start Sanity Plugin
-Suite Teardown      Stop Sanity Plugin
+Suite Setup       Start Sanity Plugin
+Suite Teardown    Stop Sanity Plugin
 
-Test Tags           area:sanity    story:bad-task-config
+Test Tags         area:sanity    story:bad-task-config
 
 
 *** Test Cases ***

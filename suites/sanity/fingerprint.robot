@@ -1,14 +1,14 @@
 *** Settings ***
-Documentation       Story: fingerprint and capabilities. Configured from its profile on this host, the driver
-...                 fingerprints healthy with attributes named after it, and what Capabilities() answers is
-...                 what the profile claims.
+Documentation     Story: fingerprint and capabilities. Configured from its profile on this host, the driver
+...               fingerprints healthy with attributes named after it, and what Capabilities() answers is
+...               what the profile claims.
 
-Resource            sanity.resource
+Resource          sanity.resource
 
-Suite Setup         Start Sanity Plugin
-Suite Teardown      Stop Sanity Plugin
+Suite Setup       Start Sanity Plugin
+Suite Teardown    Stop Sanity Plugin
 
-Test Tags           area:sanity    story:fingerprint
+Test Tags         area:sanity    story:fingerprint
 
 
 *** Test Cases ***

@@ -1,14 +1,14 @@
 *** Settings ***
-Documentation       Story: a task's life. StartTask runs the JAR in the environment a client builds; WaitTask
-...                 delivers its exit code and signal; its stdout and stderr reach the client's FIFOs complete;
-...                 its environment, arguments and the shared alloc dir reach the JVM; InspectTask follows it.
+Documentation     Story: a task's life. StartTask runs the JAR in the environment a client builds; WaitTask
+...               delivers its exit code and signal; its stdout and stderr reach the client's FIFOs complete;
+...               its environment, arguments and the shared alloc dir reach the JVM; InspectTask follows it.
 
-Resource            sanity.resource
+Resource          sanity.resource
 
-Suite Setup         Start Sanity Plugin
-Suite Teardown      Stop Sanity Plugin
+Suite Setup       Start Sanity Plugin
+Suite Teardown    Stop Sanity Plugin
 
-Test Tags           area:sanity    story:task-lifecycle
+Test Tags         area:sanity    story:task-lifecycle
 
 
 *** Test Cases ***

@@ -1,14 +1,14 @@
 *** Settings ***
-Documentation       Story: the plugin. It answers Nomad's handshake as a driver plugin of the plugin API Nomad
-...                 speaks, describes its config in schemas that take what the profile writes, refuses a
-...                 config it cannot use with an error, and stays up after refusing one.
+Documentation     Story: the plugin. It answers Nomad's handshake as a driver plugin of the plugin API Nomad
+...               speaks, describes its config in schemas that take what the profile writes, refuses a
+...               config it cannot use with an error, and stays up after refusing one.
 
-Resource            sanity.resource
+Resource          sanity.resource
 
-Suite Setup         Start Sanity Plugin
-Suite Teardown      Stop Sanity Plugin
+Suite Setup       Start Sanity Plugin
+Suite Teardown    Stop Sanity Plugin
 
-Test Tags           area:sanity    story:plugin
+Test Tags         area:sanity    story:plugin
 
 
 *** Test Cases ***

@@ -1,14 +1,14 @@
 *** Settings ***
-Documentation       Story: recovery. When the plugin process dies its tasks run on; a new plugin process given
-...                 their handles with RecoverTask reattaches to the same JVMs, which still deliver their exit
-...                 codes, and can still be stopped and destroyed. A handle the plugin did not write is refused.
+Documentation     Story: recovery. When the plugin process dies its tasks run on; a new plugin process given
+...               their handles with RecoverTask reattaches to the same JVMs, which still deliver their exit
+...               codes, and can still be stopped and destroyed. A handle the plugin did not write is refused.
 
-Resource            sanity.resource
+Resource          sanity.resource
 
-Suite Setup         Start Sanity Plugin
-Suite Teardown      Stop Sanity Plugin
+Suite Setup       Start Sanity Plugin
+Suite Teardown    Stop Sanity Plugin
 
-Test Tags           area:sanity    story:recovery
+Test Tags         area:sanity    story:recovery
 
 
 *** Test Cases ***

@@ -1,14 +1,14 @@
 *** Settings ***
-Documentation       Story: into a running task. SignalTask reaches the JVM and leaves the plugin running;
-...                 ExecTask and ExecTaskStreaming run commands inside the task; TaskStats measures it; an OOM
-...                 kill is reported as such, with a task event.
+Documentation     Story: into a running task. SignalTask reaches the JVM and leaves the plugin running;
+...               ExecTask and ExecTaskStreaming run commands inside the task; TaskStats measures it; an OOM
+...               kill is reported as such, with a task event.
 
-Resource            sanity.resource
+Resource          sanity.resource
 
-Suite Setup         Start Sanity Plugin
-Suite Teardown      Stop Sanity Plugin
+Suite Setup       Start Sanity Plugin
+Suite Teardown    Stop Sanity Plugin
 
-Test Tags           area:sanity    story:running-task
+Test Tags         area:sanity    story:running-task
 
 
 *** Test Cases ***

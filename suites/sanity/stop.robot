@@ -1,20 +1,20 @@
 *** Settings ***
-Documentation       Story: stop and destroy. StopTask sends the task's kill signal and SIGKILL once the kill
-...                 timeout has passed, and WaitTask reports how the JVM ended; DestroyTask refuses a running
-...                 task unless forced, and leaves nothing of a task on the host.
+Documentation     Story: stop and destroy. StopTask sends the task's kill signal and SIGKILL once the kill
+...               timeout has passed, and WaitTask reports how the JVM ended; DestroyTask refuses a running
+...               task unless forced, and leaves nothing of a task on the host.
 
-Resource            sanity.resource
+Resource          sanity.resource
 
-Suite Setup         Start Sanity Plugin
-Suite Teardown      Stop Sanity Plugin
+Suite Setup       Start Sanity Plugin
+Suite Teardown    Stop Sanity Plugin
 
-Test Tags           area:sanity    story:stop-and-destroy
+Test Tags         area:sanity    story:stop-and-destroy
 
 
 *** Variables ***
-${KILL_TIMEOUT}         2s
+${KILL_TIMEOUT}      2s
 # The SIGKILL may come late on a loaded host, never early.
-${KILL_TOLERANCE}       3
+${KILL_TOLERANCE}    3
 
 
 *** Test Cases ***
