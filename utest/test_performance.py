@@ -500,8 +500,10 @@ class RecordingSubmit:
     def __init__(self) -> None:
         self.calls: list[tuple] = []
 
-    def __call__(self, target, delivery, tracker, template_or_file, hcl, unique, variables) -> str:
+    def __call__(self, target, delivery, tracker, template_or_file, hcl, unique, variables, phases=None) -> str:
         self.calls.append((target, delivery, tracker, template_or_file, hcl, unique, variables))
+        if phases is not None:
+            phases["render"] = 0.001
         return "job-1"
 
 
@@ -523,6 +525,9 @@ def test_a_timed_job_is_submitted_as_submit_job_binds_its_arguments(monkeypatch)
     )
     assert submit.calls == [expected]
     assert given["unique"] is False  # the caller's variables are left as they were
+    phases: dict[str, float] = {}
+    job.submit(phases)
+    assert phases == {"render": 0.001}
 
 
 def test_timed_runs_need_at_least_one_run_before_anything_else():
