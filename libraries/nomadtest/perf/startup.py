@@ -209,6 +209,10 @@ def measure_startups(
         "stop_nomad": [run.stop_nomad_seconds for run in measured],
         "jobs": [run.job_id for run in measured],
     }
+    for figure in ("submit", "detect", "stop"):
+        result[f"{figure}_own"] = [
+            total - nomad for total, nomad in zip(result[figure], result[f"{figure}_nomad"], strict=True)
+        ]
     if marker:
         result["main"] = [run.to_main for run in measured]
     timings = {name: values for name, values in result.items() if name != "jobs"}
