@@ -106,9 +106,10 @@ class StartupRun:
         main = f", main after {self.to_main:.3f} s" if self.to_main is not None else ""
         return (
             f"job {self.job_id}: Started after {self.to_started:.3f} s{main}; framework: submit "
-            f"{self.submit_seconds:.3f} s, stop {self.stop_seconds:.3f} s"
+            f"{self.submit_seconds:.3f} s (Nomad {self.submit_nomad_seconds:.3f} s), stop "
+            f"{self.stop_seconds:.3f} s (Nomad {self.stop_nomad_seconds:.3f} s)"
             + (
-                f", noticed completion {self.detect_seconds:.3f} s after Nomad"
+                f", noticed completion {self.detect_seconds:.3f} s after the Terminated event"
                 if self.detect_seconds is not None
                 else ""
             )
