@@ -9,7 +9,8 @@ baseline's, and never fail the gate: a host of the same kind can be slower.
 
 ``save`` makes the baseline from the metrics files of repeated bench runs on one machine (three:
 `make bench-baseline`): each figure's median over the runs, its spread ((max - min) / median) and
-its tolerance, max(factor x spread, floor).
+its tolerance, max(factor x spread, floor), where the spread is the runs' range or, when larger,
+the range their own sampling errors (bootstrapped from each run's samples) make likely.
 
     .venv/bin/python bench/baseline.py check --metrics results/bench/metrics.json
     .venv/bin/python bench/baseline.py save --metrics results/bench-{1,2,3}/metrics.json --note "quiet 2-core VM"
@@ -99,13 +100,15 @@ def save(metrics_files: list[Path], baseline_file: Path, note: str, factor: floa
         facts = gate.merged_facts(records)
     baseline = gate.make_baseline(runs, facts, note, factor, floor)
     store.write_json(baseline_file, baseline)
-    print(f"{'ratio':<36}{'median':>12}{'spread':>9}{'tolerance':>11}  over runs")
+    print(f"{'ratio':<36}{'median':>12}{'range':>8}{'run error':>11}{'spread':>8}{'tolerance':>11}  over runs")
     for name, entry in baseline["ratios"].items():
         values = ", ".join(f"{value:.4g}" for value in entry["runs"])
         print(
-            f"{name:<36}{entry['median']:>11.4g}x{figures.percent(entry['spread']):>9}"
+            f"{name:<36}{entry['median']:>11.4g}x{figures.percent(entry['spread_of_runs']):>8}"
+            f"{figures.percent(entry['run_error']):>11}{figures.percent(entry['spread']):>8}"
             f"{figures.percent(entry['tolerance']):>11}  {values}"
         )
+    print(f"Tolerance: {baseline['tolerance_rule']}.")
     print(f"Saved {len(baseline['ratios'])} ratio(s) and {len(baseline['metrics'])} absolute(s) into {baseline_file}")
     return 0
 

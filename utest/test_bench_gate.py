@@ -78,3 +78,19 @@ def test_a_ratio_not_measured_fails_the_gate():
 def test_a_baseline_without_ratios_is_refused():
     with pytest.raises(MetricError, match="predates the ratio gate"):
         gate.check(bench_run(), {"metrics": {}})
+
+
+def test_runs_that_agree_by_chance_get_the_spread_their_own_samples_make_likely():
+    def noisy(offset: float) -> gate.BenchRun:
+        run = bench_run()
+        samples = [0.1 * (1 + offset + (-0.3 if n % 2 else 0.3)) for n in range(9)]
+        crunjar = Metric("start_latency_crunjar", "s", samples)
+        return gate.BenchRun({**run.metrics, "start_latency_crunjar": crunjar}, run.hosts)
+
+    made = gate.make_baseline([noisy(0.0), noisy(0.001), noisy(-0.001)], {})
+    entry = made["ratios"]["start_crunjar_to_raw_exec"]
+    assert entry["spread_of_runs"] < 0.01 < entry["run_error"]
+    assert entry["spread"] == pytest.approx(gate.EXPECTED_RANGE[3] * entry["run_error"])
+    assert entry["tolerance"] == pytest.approx(2 * entry["spread"])
+    again = gate.make_baseline([noisy(0.0), noisy(0.001), noisy(-0.001)], {})
+    assert again["ratios"] == made["ratios"]  # the bootstrap is seeded: the same files make the same baseline

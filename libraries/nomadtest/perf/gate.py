@@ -4,8 +4,10 @@ A gated figure is a ratio of two medians recorded in the same bench run: crunjar
 ``raw_exec``'s and bare ``java -jar``'s, the framework's time per job over Nomad's part of the same
 calls, a JVM task's memory over the JVM's own. A slower or faster host moves both sides alike, so
 the ratio moves only when our code does. Each ratio's tolerance comes from its spread over repeated
-runs on one machine (:func:`make_baseline` of three runs): ``max(factor * spread, floor)``, where
-spread is ``(max - min) / median`` of the ratio over those runs.
+runs on one machine (:func:`make_baseline` of three runs): ``max(factor * spread, floor)``. The
+spread is ``(max - min) / median`` of the ratio over those runs, or, when larger, the range that
+many runs are expected to show given each run's own sampling error (a bootstrap of its samples):
+three runs can agree by chance more closely than their samples allow.
 
 Absolute figures (seconds, MiB) are kept beside the ratios and compared only when the host's
 fingerprint (CPU model, cores, kernel) is the baseline's; even then they are reported, not gated:
@@ -14,6 +16,7 @@ the same kind of machine can be slower on another day.
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from collections.abc import Iterable, Mapping
@@ -37,6 +40,9 @@ RATIOS: dict[str, tuple[str, str]] = {
 FINGERPRINT_KEYS = ("cpu_model", "cpus", "kernel")
 SPREAD_FACTOR = 2.0
 MIN_TOLERANCE = 0.05
+BOOTSTRAP_ROUNDS = 1000
+# The expected range of n draws of a normal variable, in standard deviations.
+EXPECTED_RANGE = {2: 1.128, 3: 1.693, 4: 2.059, 5: 2.326}
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,23 @@ class BenchRun:
     def from_latest(cls, latest: Mapping[str, tuple[Metric, Mapping[str, Any]]]) -> BenchRun:
         metrics = {name: metric for name, (metric, _) in latest.items()}
         return cls(metrics, {name: run.get("host") or {} for name, (_, run) in latest.items()})
+
+    def error(self, of: str, to: str | None = None) -> float:
+        """The relative standard error of median(of) (or of median(of) / median(to)), bootstrapped from the samples."""
+        top = self.metrics[of].samples
+        bottom = self.metrics[to].samples if to else None
+        if len(top) < 2 and (bottom is None or len(bottom) < 2):
+            return 0.0
+        draw = random.Random(f"{of}/{to}")  # the same baseline from the same files
+        values = []
+        for _ in range(BOOTSTRAP_ROUNDS):
+            value = statistics.median(draw.choices(top, k=len(top)))
+            if bottom is not None:
+                under = statistics.median(draw.choices(bottom, k=len(bottom)))
+                value = value / under if under else 0.0
+            values.append(value)
+        middle = statistics.median(values)
+        return 0.0 if middle == 0 else statistics.pstdev(values) / abs(middle)
 
     def ratio(self, of: str, to: str) -> float | None:
         """median(of) / median(to); None when either was not recorded or the reference is zero."""
@@ -76,14 +99,23 @@ def spread(values: list[float]) -> float:
     return 0.0 if middle == 0 else (max(values) - min(values)) / abs(middle)
 
 
-def _entry(values: list[float], factor: float, floor: float, **extra: Any) -> dict[str, Any]:
+def _entry(values: list[float], errors: list[float], factor: float, floor: float, **extra: Any) -> dict[str, Any]:
+    """A baseline entry: the median of the runs' values, their spread and the tolerance from it.
+
+    ``errors`` are the runs' own relative standard errors; the range they make likely over as
+    many runs stands in for the spread when the runs happened to agree more closely.
+    """
     seen = spread(values)
+    expected = EXPECTED_RANGE.get(len(values), max(EXPECTED_RANGE.values())) * statistics.median(errors)
+    used = max(seen, expected)
     return {
         **extra,
         "median": statistics.median(values),
         "runs": values,
-        "spread": seen,
-        "tolerance": max(factor * seen, floor),
+        "spread_of_runs": seen,
+        "run_error": statistics.median(errors),
+        "spread": used,
+        "tolerance": max(factor * used, floor),
     }
 
 
@@ -107,13 +139,17 @@ def make_baseline(
         if any(value is None for value in values):
             missing = [str(number) for number, value in enumerate(values, 1) if value is None]
             raise MetricError(f"Ratio '{name}' ({of} / {to}) was not measured in run(s) {', '.join(missing)}.")
-        ratios[name] = _entry(values, factor, floor, of=of, to=to, unit="x", higher_is_better=False)
+        errors = [run.error(of, to) for run in runs]
+        ratios[name] = _entry(values, errors, factor, floor, of=of, to=to, unit="x", higher_is_better=False)
     names = set.intersection(*(set(run.metrics) for run in runs))
     absolutes = {}
     for name in sorted(names):
         first = runs[0].metrics[name]
         values = [run.metrics[name].median for run in runs]
-        absolutes[name] = _entry(values, factor, floor, unit=first.unit, higher_is_better=first.higher_is_better)
+        errors = [run.error(name) for run in runs]
+        absolutes[name] = _entry(
+            values, errors, factor, floor, unit=first.unit, higher_is_better=first.higher_is_better
+        )
     hosts = [host for run in runs for host in run.hosts.values()]
     host = hosts[0] if hosts else {}
     return {
@@ -124,7 +160,10 @@ def make_baseline(
         "host": dict(host),
         "fingerprint": fingerprint(host),
         "bench_runs": len(runs),
-        "tolerance_rule": f"max({factor:g} x spread over {len(runs)} runs, {floor:.0%})",
+        "tolerance_rule": (
+            f"max({factor:g} x spread, {floor:.0%}); spread: the range over {len(runs)} runs, or the range "
+            "their own sampling errors make likely when larger"
+        ),
         "ratios": ratios,
         "metrics": absolutes,
     }
