@@ -43,13 +43,13 @@ def row(verdict: gate.Verdict) -> str:
     change = "" if verdict.change is None else f"{verdict.change:+.1%}"
     spread = f"{figures.percent(verdict.spread)} of {verdict.runs}" if verdict.runs else "?"
     return (
-        f"{verdict.name:<36}{figures.figure(verdict.baseline, verdict.unit):>12}{now:>12}{change:>9}"
-        f"{figures.percent(verdict.tolerance):>10}{spread:>10}  {verdict.status}"
+        f"{verdict.name:<44}{figures.figure(verdict.baseline, verdict.unit):>14}{now:>14}{change:>9}"
+        f"{figures.percent(verdict.tolerance):>11}{spread:>12}  {verdict.status}"
     )
 
 
 def header(label: str) -> str:
-    return f"{label:<36}{'baseline':>12}{'now':>12}{'change':>9}{'tolerance':>10}{'spread':>10}  verdict"
+    return f"{label:<44}{'baseline':>14}{'now':>14}{'change':>9}{'tolerance':>11}{'spread':>12}  verdict"
 
 
 def check(metrics_file: Path, baseline_file: Path) -> int:
