@@ -1,17 +1,19 @@
-"""Compare the latest medians in a metrics file with a baseline, or save them as the baseline.
+"""The bench's regression gate: check one `make bench` against bench/baseline.json, or make the baseline.
 
-``check`` takes each baseline metric's most recent record in the metrics file (``make bench``
-writes one run record from the performance suite and one from ``start_latency.py``), prints a
-table of baseline median, current median, change and tolerance, and exits 1 when any median is
-worse than its baseline by more than the metric's tolerance, or was not measured at all.
+``check`` reads the latest record of each metric in a metrics file (one `make bench`) and prints,
+per figure, the baseline, now, the change, the tolerance and the spread it came from. Ratios (a
+figure over its reference measured in the same run: nomadtest.perf.gate.RATIOS) are the gate: it
+exits 1 when one is worse than its baseline by more than its tolerance, or was not measured.
+Absolute figures are compared only on a host whose fingerprint (CPU model, cores, kernel) is the
+baseline's, and never fail the gate: a host of the same kind can be slower.
 
-``save`` writes the latest medians of the metrics named (all, without ``--names``) into the
-baseline; metrics already there and not named keep their entries, and each keeps its tolerance
-unless ``--tolerance`` or ``--tolerance-for`` says otherwise.
+``save`` makes the baseline from the metrics files of repeated bench runs on one machine (three:
+`make bench-baseline`): each figure's median over the runs, its spread ((max - min) / median) and
+its tolerance, max(factor x spread, floor), where the spread is the runs' range or, when larger,
+the range their own sampling errors (bootstrapped from each run's samples) make likely.
 
     .venv/bin/python bench/baseline.py check --metrics results/bench/metrics.json
-    .venv/bin/python bench/baseline.py save --metrics results/bench/metrics.json \\
-        --names startup_to_main,start_latency_crunjar --tolerance 20% --tolerance-for startup_to_main=30%
+    .venv/bin/python bench/baseline.py save --metrics results/bench-{1,2,3}/metrics.json --note "quiet 2-core VM"
 """
 
 from __future__ import annotations
@@ -22,99 +24,113 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "libraries"))
 
-from nomadtest.perf import figures, regression, store
+from nomadtest.perf import figures, gate, regression, store
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_METRICS = ROOT / "results" / "bench" / store.METRICS_FILE_NAME
 DEFAULT_BASELINE = ROOT / "bench" / "baseline.json"
 
 
+def bench_run(path: Path) -> tuple[gate.BenchRun, list[dict]]:
+    if not path.exists():
+        raise figures.MetricError(f"{path} does not exist: run `make bench` first.")
+    records = store.load_runs(path)
+    return gate.BenchRun.from_latest(store.latest_metrics(records)), records
+
+
+def row(verdict: gate.Verdict) -> str:
+    now = "-" if verdict.current is None else figures.figure(verdict.current, verdict.unit)
+    change = "" if verdict.change is None else f"{verdict.change:+.1%}"
+    spread = f"{figures.percent(verdict.spread)} of {verdict.runs}" if verdict.runs else "?"
+    return (
+        f"{verdict.name:<44}{figures.figure(verdict.baseline, verdict.unit):>14}{now:>14}{change:>9}"
+        f"{figures.percent(verdict.tolerance):>11}{spread:>12}  {verdict.status}"
+    )
+
+
+def header(label: str) -> str:
+    return f"{label:<44}{'baseline':>14}{'now':>14}{'change':>9}{'tolerance':>11}{'spread':>12}  verdict"
+
+
 def check(metrics_file: Path, baseline_file: Path) -> int:
-    if not metrics_file.exists():
-        print(f"{metrics_file} does not exist: run `make bench` first.", file=sys.stderr)
-        return 1
     reference = regression.load_baseline(baseline_file)
-    latest = store.latest_metrics(store.load_runs(metrics_file))
-    comparisons, missing = regression.check_all(latest, reference)
-    host = reference.get("host") or {}
+    run, _ = bench_run(metrics_file)
+    verdicts = gate.check(run, reference)
     print(
-        f"Baseline {baseline_file}: commit {(reference.get('git_commit') or '?')[:12]}, {reference.get('created_at')}, "
-        f"{host.get('cpus', '?')} CPUs {host.get('cpu_model', '')}, {host.get('memory_mib', '?')} MiB"
+        f"Baseline {baseline_file}: {reference.get('bench_runs', '?')} bench runs, commit "
+        f"{(reference.get('git_commit') or '?')[:12]}, {reference.get('created_at')}; tolerance "
+        f"{reference.get('tolerance_rule', '?')}"
     )
     print(f"Metrics  {metrics_file}")
-    print(f"{'metric':<44}{'baseline':>14}{'now':>14}{'change':>10}{'tolerance':>11}  verdict")
-    for item in comparisons:
-        run = latest[item.name][1]
-        verdict = "REGRESSED" if item.regressed else "ok"
-        before, now = figures.figure(item.baseline, item.unit), figures.figure(item.current, item.unit)
-        print(
-            f"{item.name:<44}{before:>14}{now:>14}{item.change:>+10.1%}{figures.percent(item.tolerance):>11}  "
-            f"{verdict} (run {run.get('run')})"
-        )
-    for name in missing:
-        print(f"{name:<44}{'':>14}{'-':>14}{'':>10}{'':>11}  NOT MEASURED")
-    regressed = [item for item in comparisons if item.regressed]
-    if regressed or missing:
-        print(
-            f"{len(regressed)} regression(s), {len(missing)} metric(s) not measured, of {len(reference['metrics'])}.",
-            file=sys.stderr,
-        )
-        for item in regressed:
-            print(item.describe(), file=sys.stderr)
+    host = next(iter(run.hosts.values()), {})
+    differs = gate.fingerprint_difference(reference.get("fingerprint") or {}, host)
+    print(f"Host     {gate.fingerprint(host)}: " + (f"NOT the baseline's ({differs})" if differs else "the baseline's"))
+    print("\nRatios, each against its reference measured in the same run (gated):")
+    print(header("ratio"))
+    for verdict in verdicts:
+        if verdict.kind == "ratio":
+            print(row(verdict) + f"   [{verdict.detail}]")
+    print("\nAbsolutes (compared on the baseline's kind of host only, not gated):")
+    print(header("figure"))
+    for verdict in verdicts:
+        if verdict.kind == "absolute":
+            print(row(verdict))
+    failed = [verdict for verdict in verdicts if verdict.fails_gate]
+    ratios = sum(verdict.kind == "ratio" for verdict in verdicts)
+    if failed:
+        print(f"\n{len(failed)} of {ratios} ratio(s) regressed or not measured:", file=sys.stderr)
+        for verdict in failed:
+            now = "not measured" if verdict.current is None else f"{verdict.current:.4g}x ({verdict.change:+.1%})"
+            print(
+                f"  {verdict.name} [{verdict.detail}]: {now}, baseline {verdict.baseline:.4g}x, tolerance "
+                f"{figures.percent(verdict.tolerance)} (spread {figures.percent(verdict.spread)} over "
+                f"{verdict.runs} runs)",
+                file=sys.stderr,
+            )
         return 1
-    print(f"All {len(comparisons)} metric(s) within their tolerance.")
+    print(f"\nAll {ratios} ratio(s) within their tolerance.")
     return 0
 
 
-def save(
-    metrics_file: Path, baseline_file: Path, names: list[str], tolerance: str | None, overrides: list[str], note: str
-) -> int:
-    runs = store.load_runs(metrics_file)
-    latest = store.latest_metrics(runs)
-    unknown = [name for name in names if name not in latest]
-    if unknown:
-        print(f"Not in {metrics_file}: {', '.join(unknown)} (it has: {', '.join(sorted(latest))})", file=sys.stderr)
-        return 1
-    chosen = [latest[name][0] for name in (names or sorted(latest))]
-    existing = regression.load_baseline(baseline_file) if baseline_file.exists() else None
-    kept = {
-        name: figures.parse_tolerance(entry["tolerance"])
-        for name, entry in (existing or {}).get("metrics", {}).items()
-        if entry.get("tolerance") is not None
-    }
-    tolerances = {} if tolerance is not None else kept
-    for override in overrides:
-        name, _, value = override.partition("=")
-        tolerances[name] = figures.parse_tolerance(value)
-    default = figures.parse_tolerance(tolerance) if tolerance is not None else figures.DEFAULT_TOLERANCE
-    new = regression.make_baseline(chosen, default, runs[-1], tolerances, note)
-    store.write_json(baseline_file, regression.merge_baseline(existing, new))
-    for metric in chosen:
-        entry = new["metrics"][metric.name]
-        median = figures.figure(entry["median"], metric.unit)
-        print(f"{metric.name:<44}{median:>14}  tolerance {figures.percent(entry['tolerance'])}")
-    print(f"Saved {len(chosen)} metric(s) into {baseline_file}")
+def save(metrics_files: list[Path], baseline_file: Path, note: str, factor: float, floor: float) -> int:
+    runs, facts = [], {}
+    for path in metrics_files:
+        run, records = bench_run(path)
+        runs.append(run)
+        facts = gate.merged_facts(records)
+    baseline = gate.make_baseline(runs, facts, note, factor, floor)
+    store.write_json(baseline_file, baseline)
+    print(f"{'ratio':<36}{'median':>12}{'range':>8}{'run error':>11}{'spread':>8}{'tolerance':>11}  over runs")
+    for name, entry in baseline["ratios"].items():
+        values = ", ".join(f"{value:.4g}" for value in entry["runs"])
+        print(
+            f"{name:<36}{entry['median']:>11.4g}x{figures.percent(entry['spread_of_runs']):>8}"
+            f"{figures.percent(entry['run_error']):>11}{figures.percent(entry['spread']):>8}"
+            f"{figures.percent(entry['tolerance']):>11}  {values}"
+        )
+    print(f"Tolerance: {baseline['tolerance_rule']}.")
+    print(f"Saved {len(baseline['ratios'])} ratio(s) and {len(baseline['metrics'])} absolute(s) into {baseline_file}")
     return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("check", "save"):
-        command = commands.add_parser(name)
-        command.add_argument("--metrics", type=Path, default=DEFAULT_METRICS)
-        command.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE)
-        if name == "save":
-            command.add_argument("--names", default="", help="comma-separated metric names (default: all)")
-            command.add_argument("--tolerance", help="tolerance of every metric saved, such as 20%%")
-            command.add_argument("--tolerance-for", action="append", default=[], metavar="NAME=TOLERANCE")
-            command.add_argument("--note", default="", help="what the baseline is: machine kind, load")
+    checking = commands.add_parser("check", help="one bench run against the baseline")
+    checking.add_argument("--metrics", type=Path, default=DEFAULT_METRICS)
+    checking.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE)
+    saving = commands.add_parser("save", help="a baseline from repeated bench runs")
+    saving.add_argument("--metrics", type=Path, nargs="+", required=True, help="one metrics file per bench run")
+    saving.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE)
+    saving.add_argument("--note", default="", help="what the baseline is: machine kind, load")
+    saving.add_argument("--spread-factor", type=float, default=gate.SPREAD_FACTOR)
+    saving.add_argument("--min-tolerance", default=f"{gate.MIN_TOLERANCE:.0%}", help="floor of every tolerance")
     args = parser.parse_args()
     try:
         if args.command == "check":
             return check(args.metrics, args.baseline)
-        names = [name.strip() for name in args.names.split(",") if name.strip()]
-        return save(args.metrics, args.baseline, names, args.tolerance, args.tolerance_for, args.note)
+        floor = figures.parse_tolerance(args.min_tolerance)
+        return save(args.metrics, args.baseline, args.note, args.spread_factor, floor)
     except figures.MetricError as error:
         print(error, file=sys.stderr)
         return 1

@@ -25,6 +25,7 @@ performance suites, so it never measures at the same time as they do.
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import subprocess
 import sys
@@ -154,11 +155,18 @@ class NomadRuns:
         return startup.TimedJob(self.jobs.delivery, self.jobs.tracker, template, variables)
 
 
-def interleaved(runs: int, warmup: int, measure: dict[str, Callable[[], tuple[float, float]]]) -> dict:
-    """``runs`` samples of each way, taking one of each in turn; ``warmup`` rounds are not kept."""
+def interleaved(
+    runs: int, warmup: int, measure: dict[str, Callable[[], tuple[float, float]]], sparse: dict[str, int]
+) -> dict:
+    """``runs`` samples of each way, taking one of each in turn; ``warmup`` rounds are not kept.
+
+    A way in ``sparse`` is sampled in only that many of the rounds, spread evenly over them.
+    """
     samples: dict[str, list[tuple[float, float]]] = {way: [] for way in measure}
     for round_number in range(warmup + runs):
         for way, run in measure.items():
+            if way in sparse and not _sampled(round_number - warmup, runs, sparse[way]):
+                continue
             sample = run()
             if round_number >= warmup:
                 samples[way].append(sample)
@@ -166,6 +174,14 @@ def interleaved(runs: int, warmup: int, measure: dict[str, Callable[[], tuple[fl
         if done > 0:
             print(f"  round {done}/{runs} done", file=sys.stderr, flush=True)
     return samples
+
+
+def _sampled(round_number: int, runs: int, wanted: int) -> bool:
+    """Whether round ``round_number`` (negative: a warm-up round) is one of ``wanted`` spread over ``runs``."""
+    if round_number < 0:
+        return True
+    step = runs / max(min(wanted, runs), 1)
+    return math.floor(round_number / step) != math.floor((round_number - 1) / step)
 
 
 def table(samples: dict[str, list[tuple[float, float]]], runs: int) -> str:
@@ -218,6 +234,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=1, help="rounds run first and not counted (default 1)")
+    parser.add_argument(
+        "--java-driver-runs",
+        type=int,
+        default=5,
+        help="samples of Nomad's java driver (default 5): its 5-15 s disk-bound start is shown, not gated",
+    )
     parser.add_argument("--metrics", type=Path, default=ROOT / "results" / store.METRICS_FILE_NAME)
     parser.add_argument("--lock-timeout", type=float, default=1200, help="seconds to wait for the measurement lock")
     args = parser.parse_args()
@@ -237,7 +259,7 @@ def main() -> int:
             "java_driver": lambda: nomad.run("java_driver"),
             "crunjar": lambda: nomad.run("crunjar"),
         }
-        samples = interleaved(args.runs, args.warmup, ways)
+        samples = interleaved(args.runs, args.warmup, ways, {"java_driver": args.java_driver_runs})
     finally:
         nomad.stop()
         lock.release()

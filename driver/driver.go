@@ -137,6 +137,9 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (_ *drivers.TaskHandle, _ *d
 	if _, ok := d.tasks.Get(cfg.ID); ok {
 		return nil, nil, fmt.Errorf("task with ID %q already started", cfg.ID)
 	}
+	if d.faults.has(faultSlowStart) {
+		time.Sleep(slowStartDelay)
+	}
 	defer func() {
 		if err != nil {
 			releaseLogFIFOs(cfg.StdoutPath, cfg.StderrPath)

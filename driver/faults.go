@@ -30,10 +30,18 @@ const (
 	faultLeakContainer   = "leak-container"
 )
 
+// faultSlowStart is for the bench's regression gate, not the kit: StartTask
+// waits slowStartDelay first, a start regression `make bench-check` must catch.
+const (
+	faultSlowStart = "slow-start"
+	slowStartDelay = 50 * time.Millisecond
+)
+
 // knownFaults is in the order of FAULTS.md.
 var knownFaults = []string{
 	faultSignalCrash, faultKillRuntimeOnly, faultDropEnv, faultNoAllocMount, faultWrongExitCode,
 	faultTruncateStdout, faultSurviveStop, faultRecoverFails, faultLeakContainer,
+	faultSlowStart,
 }
 
 // faultSet is a sorted list of distinct fault names; the monitor gets it in

@@ -37,7 +37,7 @@ func TestParseFaults(t *testing.T) {
 	}
 
 	known := "; known faults: signal-crash, kill-runtime-only, drop-env, no-alloc-mount, wrong-exit-code, " +
-		"truncate-stdout, survive-stop, recover-fails, leak-container, hang-start, hang-stop"
+		"truncate-stdout, survive-stop, recover-fails, leak-container, slow-start, hang-start, hang-stop"
 	for value, want := range map[string]string{
 		"drop-env,Drop-Env":     `CRUNJAR_FAULTS names an unknown fault "Drop-Env"` + known,
 		"nope, drop-env,x,nope": `CRUNJAR_FAULTS names unknown faults "nope", "x"` + known,

@@ -14,6 +14,10 @@ storage, podman's cgroups. Prints one line per leftover and exits 1 if there is 
 With ``--baseline FILE``, run once before the tests (``--save``) and once after,
 only what appeared during the run counts: leftovers of earlier runs on a shared
 host are reported but do not fail this one.
+
+With ``--sweep``, first clean up after robot processes of the run that died before their
+teardowns (a pabot worker killed at ``--processtimeout``), as the next agent start would:
+only what even the sweep cannot remove is left behind.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "libraries"))
 
-from nomadtest.host import leftovers, netns, processes, runroot
+from nomadtest.host import leftovers, netns, processes, runroot, sweep
 
 # Where rootful podman keeps container root filesystems and run state.
 PODMAN_STORAGE = (Path("/var/lib/containers/storage"), Path("/run/containers/storage"))
@@ -39,7 +43,11 @@ def main() -> int:
     parser.add_argument("--run-root", type=Path, default=runroot.run_root())
     parser.add_argument("--baseline", type=Path, help="what was there before the run")
     parser.add_argument("--save", action="store_true", help="write the baseline instead of checking")
+    parser.add_argument("--sweep", action="store_true", help="first clean up after robot processes that died")
     args = parser.parse_args()
+    if args.sweep:
+        for line in sweep.sweep(args.run_root):
+            print(f"swept: {line}")
     found = leftovers.find(args.run_root, host_wide=True) + podman_leftovers() + network_leftovers()
     if args.save:
         args.baseline.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from typing import ClassVar
 import pytest
 import requests
 
-from nomadtest.api.client import NomadAPIError, NomadClient, api_path
+from nomadtest.api.client import NomadAPIError, NomadClient, api_path, timed_requests
 
 
 class FakeNomadAPI(BaseHTTPRequestHandler):
@@ -97,3 +97,17 @@ def test_a_namespaced_client_asks_in_its_namespace_unless_told_otherwise(nomad):
         "/v1/allocations?namespace=%2A",
         "/v1/status/leader",
     ]
+
+
+def test_timed_requests_add_up_this_threads_requests_failed_ones_too(nomad):
+    client = NomadClient(nomad)
+    with timed_requests() as outer:
+        client.get("/v1/jobs")
+        with timed_requests() as inner, pytest.raises(NomadAPIError):
+            client.get("/v1/job/missing")
+        other = threading.Thread(target=client.get, args=("/v1/nodes",))
+        other.start()
+        other.join()
+    client.get("/v1/jobs")
+    assert (outer.requests, inner.requests) == (2, 1)
+    assert 0 < inner.seconds < outer.seconds

@@ -1,4 +1,6 @@
+import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -137,6 +139,18 @@ def test_template_file_may_extend_project_templates(tmp_path: Path):
     assert JOB_ID.match(rendered.job_id)["prefix"] == "custom"
     assert 'command = "/bin/true"' in rendered.hcl
     assert rendered.source == str(path)
+
+
+def test_a_template_file_changed_between_submissions_is_read_again(tmp_path: Path):
+    # Templates are compiled and analysed once a run (Submit Job's speed), yet an edit is seen.
+    path = tmp_path / "edited.hcl.j2"
+    path.write_text('job "{{ job_id }}" { type = {{ kind | hcl }} }')
+    assert 'type = "batch"' in specs.render_job(str(path), {"kind": "batch"}).hcl
+    path.write_text('job "{{ job_id }}" { priority = {{ level | hcl }} }')
+    os.utime(path, (time.time() + 5, time.time() + 5))
+    assert "priority = 70" in specs.render_job(str(path), {"level": 70}).hcl
+    with pytest.raises(specs.JobError, match="has no variable 'kind'"):
+        specs.render_job(str(path), {"kind": "batch", "level": 1})
 
 
 def test_hcl_text_is_a_template_too():

@@ -34,9 +34,14 @@ class Startup(LibraryComponent):
         | = Key = | = Seconds = |
         | ``started`` | from the job's submission (Nomad's ``SubmitTime``) to the task's ``Started`` event |
         | ``main`` | from the submission to the JVM's ``main`` (absent when ``marker`` is empty) |
-        | ``submit`` | the framework's own time in `Submit Job` (render, Nomad's parse, register) |
+        | ``submit`` | the time spent in `Submit Job` (render, Nomad's parse, register) |
+        | ``submit_nomad`` | of ``submit``, the time in Nomad's API calls; the rest is the framework's own |
+        | ``submit_render``, ``submit_parse``, ``submit_register``, ``submit_track`` | ``submit`` by step |
         | ``detect`` | from Nomad's ``Terminated`` event to the wait noticing the job complete |
-        | ``stop`` | the framework's time in `Stop Job` (stop, wait for the allocations, purge) |
+        | ``detect_nomad`` | of ``detect``, the time until Nomad's server recorded the allocation's end |
+        | ``stop`` | the time spent in `Stop Job` (stop, wait for the allocations, purge) |
+        | ``stop_nomad`` | of ``stop``, the time in Nomad's API calls |
+        | ``submit_own``, ``detect_own``, ``stop_own`` | the framework's own part: each figure less Nomad's |
 
         The JVM's ``main`` is the time the task printed after ``marker``, in microseconds since the
         epoch: the first line of the ``start-probe`` JAR.

@@ -7,6 +7,7 @@ Nomad would later reject with a less helpful message.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -126,12 +127,23 @@ def template_variables(env: jinja2.Environment, name: str | None = None, source:
     """Every variable the template named (or given as ``source``) and the templates it extends or includes read."""
     if source is None:
         source, _, _ = env.loader.get_source(env, name)
-    tree = env.parse(source)
-    found = set(jinja2.meta.find_undeclared_variables(tree))
-    for referenced in jinja2.meta.find_referenced_templates(tree):
-        if referenced and referenced != name:
-            found |= template_variables(env, referenced)
+    found = set(_variables_read(env, name, source))
+    for referenced in _templates_referenced(env, name, source):
+        found |= template_variables(env, referenced)
     return found
+
+
+# Worked out once per template text: parsing and Jinja's analysis cost as much as compiling the
+# template, and every submission asks.
+@functools.lru_cache(maxsize=256)
+def _variables_read(env: jinja2.Environment, name: str | None, source: str) -> frozenset[str]:
+    return frozenset(jinja2.meta.find_undeclared_variables(env.parse(source)))
+
+
+@functools.lru_cache(maxsize=256)
+def _templates_referenced(env: jinja2.Environment, name: str | None, source: str) -> tuple[str, ...]:
+    found = jinja2.meta.find_referenced_templates(env.parse(source))
+    return tuple(referenced for referenced in found if referenced and referenced != name)
 
 
 def header_comment(path: Path) -> str:

@@ -10,7 +10,10 @@ types) and reads the index from the response it hands back.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +49,41 @@ class Blocking:
 
     data: Any
     index: int
+
+
+class RequestTimer:
+    """The seconds this thread spent in Nomad's API calls (sending, Nomad's work, the answer) and how many."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.requests = 0
+
+
+_timers = threading.local()
+
+
+@contextlib.contextmanager
+def timed_requests() -> Iterator[RequestTimer]:
+    """Adds up the requests this thread makes, with any client, while the block runs.
+
+    What the framework spends on its own in a call is the call's time less this: the bench's
+    reference for the framework's overhead, measured in the same call.
+    """
+    timer = RequestTimer()
+    active = getattr(_timers, "active", None)
+    if active is None:
+        active = _timers.active = []
+    active.append(timer)
+    try:
+        yield timer
+    finally:
+        active.remove(timer)
+
+
+def _count_request(seconds: float) -> None:
+    for timer in getattr(_timers, "active", ()):
+        timer.seconds += seconds
+        timer.requests += 1
 
 
 class _PathRequester(Requester):
@@ -121,6 +159,7 @@ class NomadClient:
     ) -> requests.Response:
         """Send one request; Nomad's error statuses raise :class:`NomadAPIError`, transport errors
         the ``requests`` exception itself (python-nomad wraps both)."""
+        began = time.perf_counter()
         try:
             return self._requester.request(
                 path,
@@ -135,6 +174,8 @@ class NomadClient:
             if isinstance(answer, requests.Response):
                 raise NomadAPIError(method, path, answer.status_code, answer.text) from None
             raise answer from None
+        finally:
+            _count_request(time.perf_counter() - began)
 
     def get(self, path: str, **params: Any) -> Any:
         return _decode(self.request("GET", path, params=params or None))

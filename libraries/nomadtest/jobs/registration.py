@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -27,8 +28,14 @@ def submit_job(
     hcl: str | None,
     unique: bool,
     variables: dict[str, Any],
+    phases: dict[str, float] | None = None,
 ) -> str:
-    """Render, deliver the JARs the driver's profile wants as artifacts, parse, register and track a job."""
+    """Render, deliver the JARs the driver's profile wants as artifacts, parse, register and track a job.
+
+    ``phases``, when given, gets the seconds each step took: ``render`` (profile, delivery,
+    rendering, the log), ``parse``, ``register`` and ``track``.
+    """
+    clock = _PhaseClock(phases)
     profile = profiles.for_driver(target.driver)
     if profile.jar_delivery == "artifact":
         variables = delivery.deliver(variables)
@@ -39,15 +46,33 @@ def submit_job(
 
     rendered = render_job(template_or_file, variables, hcl, unique, defaults=defaults, task_config=task_config)
     logger.info(forensics.as_html(f"Job {rendered.job_id} from {rendered.source}", rendered.hcl), html=True)
+    clock.lap("render")
     job = parse_job(target.client, rendered)
     job_id = check_job_id(job.get("ID", rendered.job_id))
+    clock.lap("parse")
     answer = register_job(target.client, job)
+    clock.lap("register")
     tracker.add(job_id, target)
     REGISTRY.note_job(job_id, target)
     if answer.get("Warnings"):
         logger.warn(f"Nomad accepted job '{job_id}' with warnings: {answer['Warnings']}")
     logger.info(f"Submitted job '{job_id}' (evaluation {answer.get('EvalID', '?')}).")
+    clock.lap("track")
     return job_id
+
+
+class _PhaseClock:
+    """Seconds since the previous lap, into ``phases`` under each lap's name; nothing without ``phases``."""
+
+    def __init__(self, phases: dict[str, float] | None) -> None:
+        self.phases = phases
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        if self.phases is not None:
+            now = time.perf_counter()
+            self.phases[name] = now - self.last
+            self.last = now
 
 
 def parse_job(client: NomadClient, rendered: RenderedJob) -> dict:

@@ -7,6 +7,7 @@ keyword libraries so this module stays usable (and testable) outside a Robot run
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -85,9 +86,16 @@ def template_prefix(source: str) -> str:
 
 
 def _environment(search_path: list[Path]) -> jinja2.Environment:
+    return _environment_of(tuple(str(path) for path in search_path))
+
+
+# One environment per search path, so each template is compiled once a run rather than once a job
+# (most of Submit Job's own time before): Jinja recompiles a template whose file changed.
+@functools.lru_cache(maxsize=64)
+def _environment_of(search_path: tuple[str, ...]) -> jinja2.Environment:
     env = templating.environment(JOB_TEMPLATES_DIR)
     # User templates may extend or include the project's own job templates.
-    env.loader = jinja2.FileSystemLoader([str(path) for path in search_path])
+    env.loader = jinja2.FileSystemLoader(list(search_path))
     return env
 
 

@@ -116,19 +116,6 @@ def merge_baseline(existing: dict[str, Any] | None, new: dict[str, Any]) -> dict
     return {**new, "metrics": {**existing.get("metrics", {}), **new["metrics"]}}
 
 
-def check_all(
-    latest: dict[str, tuple[Metric, dict[str, Any]]], baseline: dict[str, Any]
-) -> tuple[list[Comparison], list[str]]:
-    """Every baseline metric's comparison with its latest record, and the baseline metrics never recorded."""
-    comparisons, missing = [], []
-    for name in sorted(baseline["metrics"]):
-        if name not in latest:
-            missing.append(name)
-            continue
-        comparisons.append(compare(latest[name][0], baseline))
-    return comparisons, missing
-
-
 # -- a run's metrics against a baseline file ------------------------------------------------------
 
 

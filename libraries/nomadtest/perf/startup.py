@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from robot.api import logger
 
+from nomadtest.api.client import timed_requests
 from nomadtest.jobs import logs, lookup, registration, removal, waits
 from nomadtest.perf.figures import summarise
 from nomadtest.registry import REGISTRY
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 START_PROBE_MARKER = "main-entered-epoch-us="
 # Stop Job's own default.
 STOP_TIMEOUT = timedelta(seconds=60)
+# The steps of a submission, as registration.submit_job times them.
+SUBMIT_PHASES = ("render", "parse", "register", "track")
 
 
 class StartupError(AssertionError):
@@ -72,7 +75,12 @@ def submit_time(job: dict) -> float:
 
 @dataclass(frozen=True)
 class StartupRun:
-    """One measured start: Nomad's and the JVM's times, and the time the framework spent around it."""
+    """One measured start: Nomad's and the JVM's times, and the time the framework spent around it.
+
+    Each framework figure comes with Nomad's part of it, measured in the same call: the time spent
+    in API requests (``*_nomad_seconds``), or for the detection, from the task's Terminated event
+    to the server recording the allocation's end. The difference is the framework's own.
+    """
 
     job_id: str
     submitted: float  # Nomad's SubmitTime
@@ -81,6 +89,10 @@ class StartupRun:
     submit_seconds: float  # inside Submit Job: render, Nomad's parse, register
     detect_seconds: float | None  # from Nomad's Terminated event to the wait noticing the job complete
     stop_seconds: float  # inside Stop Job: stop, wait for terminal allocations, purge
+    submit_nomad_seconds: float = 0.0  # of submit_seconds, in Nomad's API (parse, register)
+    submit_phases: tuple[tuple[str, float], ...] = ()  # submit_seconds by step: render, parse, register, track
+    detect_nomad_seconds: float | None = None  # Terminated event to the allocation's end on the server
+    stop_nomad_seconds: float = 0.0  # of stop_seconds, in Nomad's API (stop, waits, purge)
 
     @property
     def to_started(self) -> float:
@@ -94,9 +106,10 @@ class StartupRun:
         main = f", main after {self.to_main:.3f} s" if self.to_main is not None else ""
         return (
             f"job {self.job_id}: Started after {self.to_started:.3f} s{main}; framework: submit "
-            f"{self.submit_seconds:.3f} s, stop {self.stop_seconds:.3f} s"
+            f"{self.submit_seconds:.3f} s (Nomad {self.submit_nomad_seconds:.3f} s), stop "
+            f"{self.stop_seconds:.3f} s (Nomad {self.stop_nomad_seconds:.3f} s)"
             + (
-                f", noticed completion {self.detect_seconds:.3f} s after Nomad"
+                f", noticed completion {self.detect_seconds:.3f} s after the Terminated event"
                 if self.detect_seconds is not None
                 else ""
             )
@@ -141,13 +154,16 @@ class TimedJob:
     variables: dict[str, Any]
     agent: str | None = None
 
-    def submit(self) -> str:
+    def submit(self, phases: dict[str, float] | None = None) -> str:
+        """Submit the job; ``phases`` gets the seconds of each step, as `registration.submit_job` says."""
         variables = dict(self.variables)
         # Submit Job takes these as arguments of its own, not as template variables.
         hcl = variables.pop("hcl", None)
         unique = variables.pop("unique", True)
         target = REGISTRY.find(self.agent)
-        return registration.submit_job(target, self.delivery, self.tracker, self.template, hcl, unique, variables)
+        return registration.submit_job(
+            target, self.delivery, self.tracker, self.template, hcl, unique, variables, phases
+        )
 
     def stop(self, job_id: str) -> None:
         """Stop and purge the job and wait until its tasks have stopped, as `Stop Job` does by default."""
@@ -182,13 +198,22 @@ def measure_startups(
         run = measure_once(job, client, marker, timeout)
         logger.info(f"Run {number}/{runs}: {run.describe()}")
         measured.append(run)
+    detected = [run for run in measured if run.detect_seconds is not None and run.detect_nomad_seconds is not None]
     result: dict[str, Any] = {
         "started": [run.to_started for run in measured],
         "submit": [run.submit_seconds for run in measured],
-        "detect": [run.detect_seconds for run in measured if run.detect_seconds is not None],
+        "submit_nomad": [run.submit_nomad_seconds for run in measured],
+        **{f"submit_{phase}": [dict(run.submit_phases).get(phase, 0.0) for run in measured] for phase in SUBMIT_PHASES},
+        "detect": [run.detect_seconds for run in detected],
+        "detect_nomad": [run.detect_nomad_seconds for run in detected],
         "stop": [run.stop_seconds for run in measured],
+        "stop_nomad": [run.stop_nomad_seconds for run in measured],
         "jobs": [run.job_id for run in measured],
     }
+    for figure in ("submit", "detect", "stop"):
+        result[f"{figure}_own"] = [
+            total - nomad for total, nomad in zip(result[figure], result[f"{figure}_nomad"], strict=True)
+        ]
     if marker:
         result["main"] = [run.to_main for run in measured]
     timings = {name: values for name, values in result.items() if name != "jobs"}
@@ -198,12 +223,15 @@ def measure_startups(
 
 def measure_once(job: TimedJob, client: NomadClient, marker: str, timeout: timedelta) -> StartupRun:
     """Submit the job, wait until it completed successfully, read its times, stop it."""
-    began = time.monotonic()
-    job_id = job.submit()
-    submitted_in = time.monotonic() - began
+    phases: dict[str, float] = {}
+    with timed_requests() as in_submit:
+        began = time.monotonic()
+        job_id = job.submit(phases)
+        submitted_in = time.monotonic() - began
     waits.wait_for_job_success(client, job_id, Deadline(timeout))
     noticed = time.time()
     alloc = lookup.select_allocation(client, job_id)
+    ended_on_server = alloc.get("ModifyTime", 0) / 1e9
     task = lookup.resolve_task(alloc, None)
     started, terminated = task_timeline(alloc, task)
     main = None
@@ -216,16 +244,23 @@ def measure_once(job: TimedJob, client: NomadClient, marker: str, timeout: timed
                 + logs.last_lines_note(text)
             )
     submitted = submit_time(lookup.get_job(client, job_id))
-    stopping = time.monotonic()
-    job.stop(job_id)
+    with timed_requests() as in_stop:
+        stopping = time.monotonic()
+        job.stop(job_id)
+        stopped_in = time.monotonic() - stopping
+    detected = None if terminated is None else max(noticed - terminated, 0.0)
     return StartupRun(
         job_id=job_id,
         submitted=submitted,
         started=started,
         main=main,
         submit_seconds=submitted_in,
-        detect_seconds=None if terminated is None else max(noticed - terminated, 0.0),
-        stop_seconds=time.monotonic() - stopping,
+        detect_seconds=detected,
+        stop_seconds=stopped_in,
+        submit_nomad_seconds=in_submit.seconds,
+        submit_phases=tuple(phases.items()),
+        detect_nomad_seconds=None if detected is None else min(max(ended_on_server - terminated, 0.0), detected),
+        stop_nomad_seconds=in_stop.seconds,
     )
 
 

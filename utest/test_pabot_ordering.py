@@ -1,0 +1,42 @@
+"""pabot's ordering file: longest suites first, timing suites spaced apart."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "pabot-ordering.py"
+_spec = importlib.util.spec_from_file_location("pabot_ordering", SCRIPT)
+ordering_script = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = ordering_script
+_spec.loader.exec_module(ordering_script)
+ORDERING_FILE = SCRIPT.parents[1] / "suites" / "pabot-ordering.txt"
+
+
+def test_longest_first_with_timing_suites_a_process_count_apart():
+    suites = [("a", 10.0, False), ("cpu", 60.0, True), ("b", 50.0, False), ("mem", 55.0, True), ("c", 5.0, False)]
+    assert ordering_script.ordering(suites, processes=2) == ["cpu", "b", "mem", "a", "c"]
+    assert ordering_script.ordering(suites, processes=3) == ["cpu", "b", "a", "mem", "c"]
+
+
+def test_timing_suites_left_at_the_end_still_run():
+    suites = [("cpu", 60.0, True), ("mem", 55.0, True), ("a", 1.0, False)]
+    assert ordering_script.ordering(suites, processes=4) == ["cpu", "a", "mem"]
+
+
+def robot_name(part: str) -> str:
+    """Robot's suite name of a file or directory name."""
+    name = part.removesuffix(".robot").replace("_", " ")
+    return name.title() if name.islower() else name
+
+
+def test_the_ordering_file_names_every_suite_once_in_pabots_syntax():
+    suites_dir = SCRIPT.parents[1] / "suites"
+    lines = ORDERING_FILE.read_text().splitlines()
+    assert len(lines) == len(set(lines))
+    # Suites the file does not name would still run, but last: the order would lose its point.
+    expected = {
+        "--suite Suites." + ".".join(robot_name(part) for part in path.relative_to(suites_dir).parts)
+        for path in suites_dir.rglob("*.robot")
+        if path.name != "__init__.robot" and not any(part.startswith("_") for part in path.parts)
+    }
+    assert set(lines) == expected, "rewrite it with scripts/pabot-ordering.py (pabot takes no comments in it)"
