@@ -68,6 +68,17 @@ class RunRoots:
         """
         return runroots.interrupt_robots_naming(Path(directory), grace.total_seconds())
 
+    @keyword(tags=[LIFECYCLE])
+    def kill_process_and_its_children(self, pid: int) -> list[str]:
+        """SIGKILLs the process group of ``pid`` and each child process of ``pid``, as a CI runner stops a job:
+        pabot 5 starts every robot in a session of its own, which a kill of pabot's group alone misses.
+
+        Example:
+        | ${pid} = | `Get Process Id` | ${pabot} |
+        | `Kill Process And Its Children` | ${pid} |
+        """
+        return runroots.kill_with_children(pid)
+
     @keyword(tags=[ASSERTION])
     def run_root_should_be_clean(self, run_root: str) -> None:
         """Fails when anything of the agents run under ``run_root`` is left: processes, containers, mounts, dirs.

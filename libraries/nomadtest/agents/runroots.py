@@ -3,7 +3,9 @@ and sweeping after runs that died (on this host, and their namespaces on an exte
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import uuid
 from datetime import timedelta
@@ -93,6 +95,24 @@ def interrupt_robots_naming(directory: Path, grace: float) -> list[str]:
         stopped.append(f"robot {process.pid}: {'ended' if ended else f'still running after {grace:.0f} s'}")
     logger.info("Interrupted:\n" + ("\n".join(stopped) or "(no robot process)"))
     return stopped
+
+
+def kill_with_children(pid: int) -> list[str]:
+    """SIGKILL the process group of ``pid`` and each child of ``pid``, as a CI runner stops a job's processes:
+    pabot 5 starts every robot in a session of its own, out of pabot's group. Returns what was killed."""
+    try:
+        children = psutil.Process(pid).children()
+    except psutil.Error:
+        children = []
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(os.getpgid(pid), signal.SIGKILL)
+    killed = [f"process group of {pid}"]
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+            killed.append(f"{child.pid} ({' '.join(child.cmdline()[:2])})")
+    logger.info("Killed: " + ", ".join(killed))
+    return killed
 
 
 def check_clean(run_root: Path) -> None:
