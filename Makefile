@@ -203,7 +203,7 @@ KIT_RESULTS := $(RESULTS)/kit
 KIT_PROCESSES ?= 2
 # Drivers of four conventions, none special-cased: crunjar (host path, its own options), Nomad's java
 # (artifacts, chroot), java run as a command by raw_exec, and crunjar under an artifact-only profile.
-# KIT_RUNS picks some of them by name (test-all leaves out crunjar's: the e2e run covers its suites).
+# KIT_RUNS picks some of them by name.
 KIT_RUNS ?= crunjar java raw_exec artifact-only
 KIT_DRIVER_crunjar        := crunjar
 KIT_OPTIONS_crunjar       := --plugin $(DRIVER_BIN)
@@ -251,13 +251,13 @@ test-install: setup ## The wheel in a fresh venv: a suite outside the checkout r
 
 .PHONY: test-all
 # The end-to-end suites run under pabot here: a third of the serial time on 2 cores (make test-e2e runs them serially).
-test-all: ## Unit tests, the install check, the end-to-end suites (pabot), the external-cluster run, the kit for three other drivers, the fault catalogue at the agent level; fails if any fails
+test-all: ## Unit tests, the install check, the end-to-end suites (pabot), the external-cluster run, the kit for four drivers, the fault catalogue; fails if any fails
 	@status=0; $(MAKE) --no-print-directory test-unit || status=1; \
 		$(MAKE) --no-print-directory test-install || status=1; \
 		$(MAKE) --no-print-directory test-e2e-parallel || status=1; \
 		$(MAKE) --no-print-directory test-external || status=1; \
-		$(MAKE) --no-print-directory test-kit KIT_RUNS="java raw_exec artifact-only" || status=1; \
-		$(MAKE) --no-print-directory test-faults FAULT_LEVEL=agent || status=1; exit $$status
+		$(MAKE) --no-print-directory test-kit || status=1; \
+		$(MAKE) --no-print-directory test-faults || status=1; exit $$status
 
 BENCH_RESULTS  := $(RESULTS)/bench
 BENCH_RUNS     ?= 20
