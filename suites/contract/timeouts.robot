@@ -13,7 +13,9 @@ Test Tags        area:api    story:no-hung-runs    needs:local-agents    needs:c
 *** Variables ***
 ${FIXTURE}    ${CURDIR}/../_fixtures/hanging_driver.robot
 # The fixture's safety net; its waits ask for 10 minutes, far beyond it.
-${NET}        40s
+${NET}        20s
+# The fixture's Nomad timeout: the teardown's purge waits half of it on the hung allocation.
+${NOMAD}      20s
 # What a wait cut short by the test's timeout says after its own headline.
 ${CUT}        (all the test's timeout left of the 10 minutes asked)
 
@@ -40,10 +42,10 @@ A Driver Whose StopTask Hangs Fails The Test With What It Saw And Leaves Nothing
 
 *** Keywords ***
 Run Hanging Fixture
-    [Documentation]    Runs one test of the fixture with crunjar's ``fault`` on and the safety net at ${NET};
-    ...    returns its console output and run root once it failed as expected.
+    [Documentation]    Runs one test of the fixture with crunjar's ``fault`` on, the safety net at ${NET} and
+    ...    the Nomad timeout at ${NOMAD}; returns its console output and run root once it failed as expected.
     [Arguments]    ${test}    ${fault}
-    VAR    &{environment}=    CRUNJAR_FAULTS=${fault}    NOMAD_E2E_TEST_TIMEOUT=${NET}
+    VAR    &{environment}=    CRUNJAR_FAULTS=${fault}    NOMAD_E2E_TEST_TIMEOUT=${NET}    NOMAD_E2E_TIMEOUT=${NOMAD}
     ${output}    ${run_root}=    RunRoots.Run Fixture Suite    ${FIXTURE}    --test    ${test}
     ...    expected_rc=1    environment=${environment}
     Should Contain    ${output}    1 test, 0 passed, 1 failed

@@ -121,12 +121,13 @@ Start Interrupted Run
 
 Start Interrupted Pabot Run
     [Documentation]    Starts both tests of the fixture with pabot, one robot process each, in a run root of
-    ...    their own. Pabot writes its results under ``${OUTPUT DIR}/fixtures``.
+    ...    their own. Its results go to a temp dir, not below ``${OUTPUT DIR}``: an outer pabot run
+    ...    merges every output.xml below its own results, a nested run's too.
     [Arguments]    @{options}
     VAR    ${id}=    ${{ uuid.uuid4().hex[:8] }}
     VAR    ${ready_dir}=    ${TEMPDIR}/e2e-interrupted-${id}
     VAR    ${run_root}=    ${TEMPDIR}/e2e-fixture-${id}
-    VAR    ${pabot_dir}=    ${OUTPUT DIR}/fixtures/pabot-${id}
+    VAR    ${pabot_dir}=    ${TEMPDIR}/e2e-pabot-${id}
     Create Directory    ${ready_dir}
     VAR    ${bin}=    ${{ os.path.dirname(sys.executable) }}
     # pabot starts `robot` from PATH; its .pabotsuitenames goes to its working directory.
@@ -218,12 +219,14 @@ Sweep Until Clean
     RunRoots.Run Root Should Be Clean    ${run_root}
 
 Remove Interrupted Run
-    [Documentation]    Makes sure the run is gone whatever the test saw, logs its console output and removes
-    ...    its files.
+    [Documentation]    Makes sure the run is gone whatever the test saw, logs its console output (its robot
+    ...    processes' too) and removes its files.
     [Arguments]    ${run}
     Terminate Process    ${run}[process]    kill=${True}
     IF    "pabot_dir" in $run
         RunRoots.Interrupt Robots Naming    ${run}[pabot_dir]
+        Console Output Of Pabot's Robot Processes    ${run}
+        Remove Directory    ${run}[pabot_dir]    recursive=${True}
     END
     ${output}=    Get File    ${run}[output]
     Log    ${output}
