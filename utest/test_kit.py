@@ -93,7 +93,14 @@ def test_pabot_starts_robot_with_this_interpreter(tmp_path):
     command = make_run(tmp_path, processes=2).command()
     assert command[:5] == [sys.executable, "-m", "pabot.pabot", "--processes", "2"]
     start = command.index("--command")
-    assert command[start + 1 : start + 5] == [sys.executable, "-m", "robot", "--end-command"]
+    assert command[start + 1 : start + 4] == [sys.executable, "-m", "robot"]
+
+
+def test_pabot_does_not_see_runemptysuite_which_would_give_each_process_every_suite(tmp_path):
+    command = make_run(tmp_path, processes=2).command("sanity")
+    start, end = command.index("--command"), command.index("--end-command")
+    assert command[start + 1 : end] == [sys.executable, "-m", "robot", "--runemptysuite"]
+    assert "--runemptysuite" not in command[end:]
 
 
 def test_all_levels_run_sanity_first_each_in_a_robot_run_of_its_own(tmp_path):
@@ -101,7 +108,8 @@ def test_all_levels_run_sanity_first_each_in_a_robot_run_of_its_own(tmp_path):
     assert run.levels() == ["sanity", "agent"]
     sanity = " ".join(run.command("sanity"))
     assert "--output output-sanity.xml" in sanity
-    assert "--suite Suites.Sanity --runemptysuite" in sanity
+    assert "--runemptysuite" in sanity
+    assert "--suite Suites.Sanity" in sanity
     assert "--suite Suites.Jobs" in " ".join(run.command("agent"))
     assert make_run(tmp_path, level="agent").levels() == ["agent"]
     assert make_run(tmp_path, level="agent").output("agent") == conformance.OUTPUT

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from robot import rebot
@@ -38,6 +38,8 @@ OUTPUT = "output.xml"
 # Robot's statuses: up to 250 the number of failed tests, from 251 on a run that went wrong.
 MAX_FAILED = 250
 CANNOT_RUN = 251
+# pabot's status when it found no test to run (robot's for invalid data too).
+NO_TESTS = 252
 
 
 def suites_dir() -> Path:
@@ -84,15 +86,16 @@ class Run:
             *("--outputdir", str(self.outputdir), "--output", self.output(level), "--log", "NONE", "--report", "NONE"),
             *("--loglevel", "DEBUG:INFO", "--metadata", f"Conformance of:{self.driver}"),
             *(option for suite in LEVEL_SUITES[level] for option in ("--suite", suite)),
-            # One level may have no test a selection (--include) asks for; the other may.
-            *(["--runemptysuite"] if len(self.levels()) > 1 else []),
             *self.robot_options,
         ]
+        # One level may have no test a selection (--include) asks for; the other may. pabot must not see
+        # the option: with it and --suite, pabot 5 gives every process all the selected suites.
+        empty = ["--runemptysuite"] if len(self.levels()) > 1 else []
         if self.processes <= 1:
-            return [*robot, *options, str(suites_dir())]
+            return [*robot, *empty, *options, str(suites_dir())]
         pabot = [sys.executable, "-m", "pabot.pabot", "--processes", str(self.processes), "--no-pabotlib"]
         # Agent logs from each process's output dir; pabot would start `robot` from PATH without --command.
-        pabot += ["--artifacts", "log", "--artifactsinsubfolders", "--command", *robot, "--end-command"]
+        pabot += ["--artifacts", "log", "--artifactsinsubfolders", "--command", *robot, *empty, "--end-command"]
         return [*pabot, *options, str(suites_dir())]
 
 
@@ -107,7 +110,11 @@ def execute(run: Run) -> int:
         # In the output dir: pabot keeps its .pabotsuitenames in the working directory.
         environment = {**os.environ, **run.environment(plugins)}
         for level in run.levels():
-            statuses.append(_robot(run.command(level), environment, run.outputdir))
+            status = _robot(run.command(level), environment, run.outputdir)
+            if status == NO_TESTS and run.processes > 1 and not (run.outputdir / run.output(level)).is_file():
+                # pabot runs nothing when the selection has no test of this level; robot records the empty level.
+                status = _robot(replace(run, processes=1).command(level), environment, run.outputdir)
+            statuses.append(status)
     outputs = [run.outputdir / run.output(level) for level in run.levels()]
     written = [str(output) for output in outputs if output.is_file()]
     if len(outputs) > 1 and written:
