@@ -109,8 +109,9 @@ def kill_with_children(pid: int) -> list[str]:
     killed = [f"process group of {pid}"]
     for child in children:
         with contextlib.suppress(psutil.Error):
+            described = f"{child.pid} ({' '.join(child.cmdline()[:2])})"
             child.kill()
-            killed.append(f"{child.pid} ({' '.join(child.cmdline()[:2])})")
+            killed.append(described)
     logger.info("Killed: " + ", ".join(killed))
     return killed
 
