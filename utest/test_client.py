@@ -111,3 +111,12 @@ def test_timed_requests_add_up_this_threads_requests_failed_ones_too(nomad):
     client.get("/v1/jobs")
     assert (outer.requests, inner.requests) == (2, 1)
     assert 0 < inner.seconds < outer.seconds
+
+
+def test_a_direct_client_goes_past_the_environments_proxy_and_others_use_it(nomad, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert NomadClient(nomad, direct=True).get("/v1/status/leader") == {"path": "/v1/status/leader"}
+    with pytest.raises(requests.exceptions.ProxyError):
+        NomadClient(nomad, timeout=2).get("/v1/status/leader")

@@ -82,7 +82,7 @@ class Agent:
         if self.attached is not None:
             self.client = self.attached.client(token=self.token, namespace=self.namespace)
         else:
-            self.client = NomadClient(self.address, token=self.token)
+            self.client = NomadClient(self.address, token=self.token, direct=True)
 
     @property
     def address(self) -> str:

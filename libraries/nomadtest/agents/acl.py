@@ -25,7 +25,7 @@ def delete_token(agent: Agent, token: Secret | str) -> None:
     if agent.attached is not None:
         own = agent.attached.client(token=secret)
     else:
-        own = NomadClient(agent.address, token=secret)
+        own = NomadClient(agent.address, token=secret, direct=True)
     try:
         accessor = own.get(api_path("acl", "token", "self"))["AccessorID"]
     finally:

@@ -116,7 +116,9 @@ class NomadClient:
     as ``X-Nomad-Token`` and nowhere else.
 
     With ``namespace``, job, allocation and client requests that name no namespace of their own
-    are made in it (python-nomad adds the parameter).
+    are made in it (python-nomad adds the parameter). A ``direct`` client (of an agent this run
+    started, on loopback or in a namespace of its own) ignores the environment's proxy settings:
+    no proxy can reach such an agent, and reading them costs each request a walk of the environment.
     """
 
     def __init__(
@@ -127,6 +129,7 @@ class NomadClient:
         namespace: str | None = None,
         tls: TLS | None = None,
         region: str | None = None,
+        direct: bool = False,
     ) -> None:
         self.address = address.rstrip("/")
         self.timeout = timeout
@@ -141,6 +144,7 @@ class NomadClient:
             cert=tls.cert,
             region=region or None,
         )
+        self._requester.session.trust_env = not direct
 
     def __repr__(self) -> str:
         return f"NomadClient({self.address!r})"
