@@ -1,4 +1,4 @@
-"""pabot's ordering file: longest suites first, timing suites spaced apart."""
+"""pabot's ordering file: longest suites first, timing suites spaced apart, short ones grouped."""
 
 import importlib.util
 import sys
@@ -12,15 +12,27 @@ _spec.loader.exec_module(ordering_script)
 ORDERING_FILE = SCRIPT.parents[1] / "suites" / "pabot-ordering.txt"
 
 
+def names(order: list[list[str]]) -> list[str]:
+    assert all(len(item) == 1 for item in order), order
+    return [item[0] for item in order]
+
+
 def test_longest_first_with_timing_suites_a_process_count_apart():
-    suites = [("a", 10.0, False), ("cpu", 60.0, True), ("b", 50.0, False), ("mem", 55.0, True), ("c", 5.0, False)]
-    assert ordering_script.ordering(suites, processes=2) == ["cpu", "b", "mem", "a", "c"]
-    assert ordering_script.ordering(suites, processes=3) == ["cpu", "b", "a", "mem", "c"]
+    suites = [("a", 20.0, False), ("cpu", 60.0, True), ("b", 50.0, False), ("mem", 55.0, True), ("c", 16.0, False)]
+    assert names(ordering_script.ordering(suites, processes=2)) == ["cpu", "b", "mem", "a", "c"]
+    assert names(ordering_script.ordering(suites, processes=3)) == ["cpu", "b", "a", "mem", "c"]
 
 
 def test_timing_suites_left_at_the_end_still_run():
     suites = [("cpu", 60.0, True), ("mem", 55.0, True), ("a", 1.0, False)]
-    assert ordering_script.ordering(suites, processes=4) == ["cpu", "a", "mem"]
+    assert names(ordering_script.ordering(suites, processes=4, group_under=0)) == ["cpu", "a", "mem"]
+
+
+def test_short_suites_share_robot_processes_in_groups_of_limited_length_placed_by_their_total():
+    suites = [("long", 40.0, False), ("a", 12.0, False), ("b", 10.0, False), ("c", 9.0, False), ("d", 2.0, False)]
+    suites.append(("timed", 3.0, True))
+    order = ordering_script.ordering(suites, processes=2, group_under=15.0, group_seconds=25.0)
+    assert order == [["long"], ["a", "b", "d"], ["c"], ["timed"]]
 
 
 def robot_name(part: str) -> str:
@@ -31,7 +43,7 @@ def robot_name(part: str) -> str:
 
 def test_the_ordering_file_names_every_suite_once_in_pabots_syntax():
     suites_dir = SCRIPT.parents[1] / "suites"
-    lines = ORDERING_FILE.read_text().splitlines()
+    lines = [line for line in ORDERING_FILE.read_text().splitlines() if line not in ("{", "}")]
     assert len(lines) == len(set(lines))
     # Suites the file does not name would still run, but last: the order would lose its point.
     expected = {

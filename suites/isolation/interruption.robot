@@ -72,12 +72,14 @@ SIGINT To A Pabot Run Stops Each Of Its Processes And Leaves Nothing
     ...    session of its own), and pabot stops each robot's process tree: the agents first, then robot
     ...    (SIGTERM, and SIGKILL 5 s later). Each test fails, its teardown runs, and the libraries stop
     ...    what is left of its agents before robot exits: no agent or task of either process is left.
+    ...    What each robot reports is checked, not pabot's summary: pabot 5 then rewrites each robot's
+    ...    output.xml with a dry run it gives 3 s, which a loaded host can exceed (pabot counts no test).
     ${run}=    Start Interrupted Pabot Run
     @{states}=    Wait Until Tests Run Their Jobs    ${run}    ${FIRST_TEST}    ${SECOND_TEST}
     Send Signal To Process    SIGINT    ${run}[process]    group=${True}
-    ${output}=    Run Should Exit    ${run}    ${RC_PABOT_STOPPED}
-    Should Contain    ${output}    2 tests, 0 passed, 2 failed
+    Run Should Exit    ${run}    ${RC_PABOT_STOPPED}
     ${robots}=    Console Output Of Pabot's Robot Processes    ${run}
+    Should Contain X Times    ${robots}    1 test, 0 passed, 1 failed    2
     Should Contain    ${robots}    Teardown of '${FIRST_TEST}' runs
     Should Contain    ${robots}    Teardown of '${SECOND_TEST}' runs
     What The Tests Held Should Be Gone    ${run}    @{states}
@@ -86,11 +88,13 @@ SIGINT To A Pabot Run Stops Each Of Its Processes And Leaves Nothing
 A Pabot Process Stopped At Its Timeout Leaves Nothing
     [Documentation]    pabot's ``--processtimeout`` stops a robot process the way Ctrl-C does, its agents
     ...    first: each test fails and the libraries stop what is left of its agents before robot exits.
+    ...    As after Ctrl-C, each robot's own report is checked, not pabot's summary.
     ${run}=    Start Interrupted Pabot Run    --processtimeout    ${PROCESS_TIMEOUT}
     @{states}=    Wait Until Tests Run Their Jobs    ${run}    ${FIRST_TEST}    ${SECOND_TEST}
     ${output}=    Run Should Exit    ${run}
     Should Contain X Times    ${output}    killed due to exceeding the maximum timeout    2
-    Should Contain    ${output}    2 tests, 0 passed, 2 failed
+    ${robots}=    Console Output Of Pabot's Robot Processes    ${run}
+    Should Contain X Times    ${robots}    1 test, 0 passed, 1 failed    2
     What The Tests Held Should Be Gone    ${run}    @{states}
     [Teardown]    Remove Interrupted Run    ${run}
 
