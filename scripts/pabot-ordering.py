@@ -3,11 +3,16 @@
 pabot hands suites to its workers in the order it is given; a long suite handed out last runs
 alone while the other workers idle. Sorted longest first, the run ends about when its longest
 suite does. Suites the file does not name (new ones) run after those it names, so a stale file
-costs time, never coverage. Timing suites (``area:performance``) hold one measurement lock: they
-are spaced ``--processes`` places apart where the order allows, so that they do not start together
-and wait on each other. Short suites are packed into groups (``{`` ... ``}``), each group run by
-one robot process: a robot process costs about a second of CPU before its first test (Python,
-Robot Framework and the libraries), which on a small machine is time taken from the others.
+costs time, never coverage.
+
+Timing suites (``area:performance``) hold one measurement lock: they are spaced ``--processes``
+places apart where the order allows, so that they do not start together and wait on each other.
+As they run one after another, the longest of them is placed as if it took all their time, so
+that the last of them does not end the run.
+
+Short suites are packed into groups (``{`` ... ``}``), each group run by one robot process: a
+robot process costs about a second of CPU before its first test (Python, Robot Framework and the
+libraries), which on a small machine is time taken from the others.
 
     .venv/bin/python scripts/pabot-ordering.py results/output.xml > suites/pabot-ordering.txt
 """
@@ -43,7 +48,7 @@ class SuiteTimes(ResultVisitor):
 
 
 def _waited(keyword) -> float:
-    if getattr(keyword, "name", "") == LOCK_KEYWORD:
+    if keyword.type in (keyword.KEYWORD, keyword.SETUP) and keyword.name == LOCK_KEYWORD:
         return keyword.elapsed_time.total_seconds()
     return sum(_waited(child) for child in getattr(keyword, "body", ()) if hasattr(child, "elapsed_time"))
 
@@ -58,7 +63,11 @@ def ordering(
 
     Each item is the suites one robot process runs: one, or a group of short ones.
     """
-    pending = sorted(_grouped(suites, group_under, group_seconds), key=lambda item: -item[1])
+    items = _grouped(suites, group_under, group_seconds)
+    locked = [item for item in items if item[2]]
+    head = max(locked, key=lambda item: item[1], default=None)
+    chain = sum(item[1] for item in locked)
+    pending = sorted(items, key=lambda item: -(chain if item is head else item[1]))
     order: list[list[str]] = []
     last_locked = -processes
     while pending:

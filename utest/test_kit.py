@@ -211,3 +211,16 @@ def test_the_makefile_names_the_kits_suites():
     makefile = (REPO_ROOT / "Makefile").read_text()
     line = next(line for line in makefile.splitlines() if line.startswith("CONFORMANCE_SUITES :="))
     assert line.split(":=")[1].split()[1::2] == list(conformance.SUITES)
+
+
+def test_the_e2e_suites_beyond_the_kit_and_the_kits_suites_are_every_suite_once():
+    makefile = (REPO_ROOT / "Makefile").read_text().replace("\\\n", " ")
+    line = next(line for line in makefile.splitlines() if line.startswith("E2E_BEYOND_KIT :="))
+    beyond = line.split(":=")[1].split()
+    kit = [suite for level in conformance.LEVEL_SUITES.values() for suite in level]
+    top_level = [
+        "Suites." + path.name.title()
+        for path in (REPO_ROOT / "suites").iterdir()
+        if path.is_dir() and any(path.rglob("*.robot")) and not path.name.startswith("_")
+    ]
+    assert sorted(beyond + kit) == sorted(top_level)

@@ -23,6 +23,11 @@ def test_longest_first_with_timing_suites_a_process_count_apart():
     assert names(ordering_script.ordering(suites, processes=3)) == ["cpu", "b", "a", "mem", "c"]
 
 
+def test_the_longest_timing_suite_starts_as_early_as_a_suite_as_long_as_all_of_them():
+    suites = [("long", 80.0, False), ("cpu", 40.0, True), ("mem", 50.0, True), ("other", 60.0, False)]
+    assert names(ordering_script.ordering(suites, processes=2)) == ["mem", "long", "other", "cpu"]
+
+
 def test_timing_suites_left_at_the_end_still_run():
     suites = [("cpu", 60.0, True), ("mem", 55.0, True), ("a", 1.0, False)]
     assert names(ordering_script.ordering(suites, processes=4, group_under=0)) == ["cpu", "a", "mem"]
