@@ -5,16 +5,19 @@ alone while the other workers idle. Sorted longest first, the run ends about whe
 suite does. Suites the file does not name (new ones) run after those it names, so a stale file
 costs time, never coverage.
 
-Timing suites (``area:performance``) hold one measurement lock: they are spaced ``--processes``
-places apart where the order allows, so that they do not start together and wait on each other.
-As they run one after another, the longest of them is placed as if it took all their time, so
-that the last of them does not end the run.
+Timing suites (``area:performance``) hold one measurement lock, so they run one after another
+whatever the order: one robot process runs them all, as one item as long as all of them. Apart,
+each waited on the lock while holding a process, and the lock passed on only when the next of
+them happened to be handed out.
 
 Short suites are packed into groups (``{`` ... ``}``), each group run by one robot process: a
 robot process costs about a second of CPU before its first test (Python, Robot Framework and the
 libraries), which on a small machine is time taken from the others.
 
     .venv/bin/python scripts/pabot-ordering.py results/output.xml > suites/pabot-ordering.txt
+
+Given several output.xml files, each suite's time comes from the first that ran it: `make test-all`
+runs only the suites beyond the kit's, so its own run comes first and a whole run fills in the rest.
 """
 
 from __future__ import annotations
@@ -35,13 +38,15 @@ LOCK_KEYWORD = "Acquire Measurement Lock"
 
 
 class SuiteTimes(ResultVisitor):
-    """Each suite with tests of its own: its full name, its own seconds, and whether it takes the measurement lock."""
+    """Each suite with tests of its own: its full name, its own seconds, and whether it takes the measurement lock.
+
+    A suite seen in an earlier result keeps the time it had there."""
 
     def __init__(self) -> None:
         self.suites: list[tuple[str, float, bool]] = []
 
     def start_suite(self, suite) -> None:
-        if suite.tests:
+        if suite.tests and suite.full_name not in (name for name, _, _ in self.suites):
             locked = any(LOCKED_TAG in test.tags for test in suite.tests)
             waited = _waited(suite.setup) if suite.has_setup else 0.0
             self.suites.append((suite.full_name, suite.elapsed_time.total_seconds() - waited, locked))
@@ -54,55 +59,31 @@ def _waited(keyword) -> float:
 
 
 def ordering(
-    suites: list[tuple[str, float, bool]],
-    processes: int,
-    group_under: float = GROUP_UNDER,
-    group_seconds: float = GROUP_SECONDS,
+    suites: list[tuple[str, float, bool]], group_under: float = GROUP_UNDER, group_seconds: float = GROUP_SECONDS
 ) -> list[list[str]]:
-    """Longest first; a locked suite waits until ``processes`` places after the previous locked one.
-
-    Each item is the suites one robot process runs: one, or a group of short ones.
-    """
-    items = _grouped(suites, group_under, group_seconds)
-    locked = [item for item in items if item[2]]
-    head = max(locked, key=lambda item: item[1], default=None)
-    chain = sum(item[1] for item in locked)
-    pending = sorted(items, key=lambda item: -(chain if item is head else item[1]))
-    order: list[list[str]] = []
-    last_locked = -processes
-    while pending:
-        pick = next(
-            (item for item in pending if not item[2] or len(order) - last_locked >= processes),
-            pending[0],
-        )
-        pending.remove(pick)
-        if pick[2]:
-            last_locked = len(order)
-        order.append(pick[0])
-    return order
-
-
-def _grouped(suites: list[tuple[str, float, bool]], under: float, limit: float) -> list[tuple[list[str], float, bool]]:
-    """Each suite alone, but unlocked ones shorter than ``under`` packed, longest first, into groups
-    of up to ``limit`` seconds."""
-    items = [([name], elapsed, locked) for name, elapsed, locked in suites if locked or elapsed >= under]
-    groups: list[tuple[list[str], float, bool]] = []
+    """Longest first, each item the suites one robot process runs: the timing suites together, unlocked
+    suites shorter than ``group_under`` packed longest first into groups of up to ``group_seconds``,
+    the others alone."""
+    timing = sorted((suite for suite in suites if suite[2]), key=lambda suite: -suite[1])
+    items = [([name], elapsed) for name, elapsed, locked in suites if not locked and elapsed >= group_under]
+    if timing:
+        items.append(([name for name, _, _ in timing], sum(elapsed for _, elapsed, _ in timing)))
+    groups: list[tuple[list[str], float]] = []
     for name, elapsed, locked in sorted(suites, key=lambda suite: -suite[1]):
-        if locked or elapsed >= under:
+        if locked or elapsed >= group_under:
             continue
-        fits = next((index for index, group in enumerate(groups) if group[1] + elapsed <= limit), None)
+        fits = next((index for index, group in enumerate(groups) if group[1] + elapsed <= group_seconds), None)
         if fits is None:
-            groups.append(([name], elapsed, False))
+            groups.append(([name], elapsed))
         else:
-            names, total, _ = groups[fits]
-            groups[fits] = ([*names, name], total + elapsed, False)
-    return items + groups
+            names, total = groups[fits]
+            groups[fits] = ([*names, name], total + elapsed)
+    return [names for names, _ in sorted(items + groups, key=lambda item: -item[1])]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("output", type=Path, help="output.xml of a whole run (robot or pabot)")
-    parser.add_argument("--processes", type=int, default=4, help="pabot's --processes (default 4)")
+    parser.add_argument("outputs", type=Path, nargs="+", help="output.xml of runs (robot or pabot), first one first")
     parser.add_argument(
         "--group-under",
         type=float,
@@ -117,12 +98,13 @@ def main() -> int:
     )
     args = parser.parse_args()
     times = SuiteTimes()
-    ExecutionResult(str(args.output)).visit(times)
+    for output in args.outputs:
+        ExecutionResult(str(output)).visit(times)
     if not times.suites:
-        print(f"{args.output} has no suite with tests.", file=sys.stderr)
+        print(f"{', '.join(map(str, args.outputs))}: no suite with tests.", file=sys.stderr)
         return 1
     # pabot reads every line of the file as an item: no room for comments.
-    for names in ordering(times.suites, args.processes, args.group_under, args.group_seconds):
+    for names in ordering(times.suites, args.group_under, args.group_seconds):
         lines = [f"--suite {name}" for name in names]
         print("\n".join(["{", *lines, "}"] if len(lines) > 1 else lines))
     for name, elapsed, locked in sorted(times.suites, key=lambda suite: -suite[1]):

@@ -1,4 +1,4 @@
-"""pabot's ordering file: longest suites first, timing suites spaced apart, short ones grouped."""
+"""pabot's ordering file: longest suites first, the timing suites together, short ones grouped."""
 
 import importlib.util
 import sys
@@ -12,31 +12,15 @@ _spec.loader.exec_module(ordering_script)
 ORDERING_FILE = SCRIPT.parents[1] / "suites" / "pabot-ordering.txt"
 
 
-def names(order: list[list[str]]) -> list[str]:
-    assert all(len(item) == 1 for item in order), order
-    return [item[0] for item in order]
-
-
-def test_longest_first_with_timing_suites_a_process_count_apart():
-    suites = [("a", 20.0, False), ("cpu", 60.0, True), ("b", 50.0, False), ("mem", 55.0, True), ("c", 16.0, False)]
-    assert names(ordering_script.ordering(suites, processes=2)) == ["cpu", "b", "mem", "a", "c"]
-    assert names(ordering_script.ordering(suites, processes=3)) == ["cpu", "b", "a", "mem", "c"]
-
-
-def test_the_longest_timing_suite_starts_as_early_as_a_suite_as_long_as_all_of_them():
-    suites = [("long", 80.0, False), ("cpu", 40.0, True), ("mem", 50.0, True), ("other", 60.0, False)]
-    assert names(ordering_script.ordering(suites, processes=2)) == ["mem", "long", "other", "cpu"]
-
-
-def test_timing_suites_left_at_the_end_still_run():
-    suites = [("cpu", 60.0, True), ("mem", 55.0, True), ("a", 1.0, False)]
-    assert names(ordering_script.ordering(suites, processes=4, group_under=0)) == ["cpu", "a", "mem"]
+def test_longest_first_and_the_timing_suites_one_item_as_long_as_all_of_them():
+    suites = [("a", 20.0, False), ("cpu", 60.0, True), ("b", 100.0, False), ("mem", 55.0, True), ("c", 16.0, False)]
+    assert ordering_script.ordering(suites) == [["cpu", "mem"], ["b"], ["a"], ["c"]]
 
 
 def test_short_suites_share_robot_processes_in_groups_of_limited_length_placed_by_their_total():
     suites = [("long", 40.0, False), ("a", 12.0, False), ("b", 10.0, False), ("c", 9.0, False), ("d", 2.0, False)]
     suites.append(("timed", 3.0, True))
-    order = ordering_script.ordering(suites, processes=2, group_under=15.0, group_seconds=25.0)
+    order = ordering_script.ordering(suites, group_under=15.0, group_seconds=25.0)
     assert order == [["long"], ["a", "b", "d"], ["c"], ["timed"]]
 
 

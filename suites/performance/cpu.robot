@@ -19,8 +19,6 @@ Test Tags         area:performance    story:performance    needs:local-agents
 ${BURN_SECONDS}    120
 # Enough for the check; `make bench` samples longer (bench/sampling.py).
 ${CPU_WINDOW}      4s
-# Each of the share test's four windows: the burners fill both cores meanwhile, so it is kept short.
-${SHARE_WINDOW}    2s
 
 
 *** Test Cases ***
@@ -63,11 +61,11 @@ CPU Burner At cpu = 500 Is Throttled To 500 MHz
 *** Keywords ***
 Mean CPU Of Two Tasks Side By Side
     [Documentation]    The mean CPU use in MHz of ``first`` and of ``second`` over the same span: windows of
-    ...    ${SHARE_WINDOW} sampled first, second, second, first, so that load beside the run changing
+    ...    ${CPU_WINDOW} sampled first, second, second, first, so that load beside the run changing
     ...    meanwhile weighs on both alike.
     [Arguments]    ${first}    ${second}    ${first_label}    ${second_label}
-    ${first_early}=    Mean CPU Of Task    ${first}    ${first_label}    duration=${SHARE_WINDOW}
-    ${second_early}=    Mean CPU Of Task    ${second}    ${second_label}    duration=${SHARE_WINDOW}
-    ${second_late}=    Mean CPU Of Task    ${second}    ${second_label} (later)    duration=${SHARE_WINDOW}
-    ${first_late}=    Mean CPU Of Task    ${first}    ${first_label} (later)    duration=${SHARE_WINDOW}
+    ${first_early}=    Mean CPU Of Task    ${first}    ${first_label}    duration=${CPU_WINDOW}
+    ${second_early}=    Mean CPU Of Task    ${second}    ${second_label}    duration=${CPU_WINDOW}
+    ${second_late}=    Mean CPU Of Task    ${second}    ${second_label} (later)    duration=${CPU_WINDOW}
+    ${first_late}=    Mean CPU Of Task    ${first}    ${first_label} (later)    duration=${CPU_WINDOW}
     RETURN    ${{ ($first_early + $first_late) / 2 }}    ${{ ($second_early + $second_late) / 2 }}
