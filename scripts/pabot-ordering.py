@@ -72,7 +72,7 @@ def ordering(
     group_seconds: float = GROUP_SECONDS,
 ) -> list[list[str]]:
     """Longest first, each item the suites one robot process runs: the timing suites together but for
-    the SETTLED ones, which come after the first ``processes`` items; unlocked suites shorter than
+    the SETTLED ones, which come after the first ``processes`` + 1 items; unlocked suites shorter than
     ``group_under`` packed longest first into groups of up to ``group_seconds``; the others alone."""
     timing = sorted((suite for suite in suites if suite[2] and suite[0] not in SETTLED), key=lambda suite: -suite[1])
     items = [
