@@ -129,6 +129,32 @@ def test_a_reused_pid_is_not_the_recorded_process(spawn):
     assert not processes.is_same_process(process.pid, created - 100)
 
 
+def test_a_stepped_clock_does_not_make_a_live_process_another_one(spawn):
+    process = spawn(["sleep", "1000"])
+    created = processes.process_create_time(process.pid)
+    started = processes.process_started(process.pid)
+    # The boot time the kernel reports, and so psutil's create_time, jitters by a second as the clock moves.
+    assert processes.is_same_process(process.pid, created + 1.0)
+    assert not processes.is_same_process(process.pid, created + 1.5)
+    # Recorded with its start after boot, it is the same process whatever the clock did since.
+    assert processes.is_same_process(process.pid, created - 3600, started)
+    assert not processes.is_same_process(process.pid, created, started - 0.01)
+
+
+def test_a_live_owner_recorded_before_the_clock_moved_is_not_swept(tmp_path, spawn):
+    owner = spawn(["sleep", "1000"])
+    run_root, run_dir = tmp_path, tmp_path / "live-run"
+    run_dir.mkdir()
+    state = sweep.StateFile(run_root, owner.pid)
+    state.write([sweep.AgentRecord("nomad-1", str(run_dir))])
+    content = json.loads(state.path.read_text())
+    content["create_time"] -= 3600
+    state.path.write_text(json.dumps(content))
+
+    assert sweep.sweep(run_root) == []
+    assert run_dir.exists()
+
+
 def test_a_zombie_owner_counts_as_gone():
     process = subprocess.Popen(["true"])
     created = processes.process_create_time(process.pid)

@@ -24,6 +24,7 @@ from pathlib import Path
 import psutil
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 MOUNTINFO = Path("/proc/self/mountinfo")
 
 
@@ -45,15 +46,39 @@ def process_create_time(pid: int) -> float | None:
         return None
 
 
-def is_same_process(pid: int, create_time: float | None) -> bool:
-    """True when ``pid`` still runs and is the process that had ``create_time`` (not a reused pid).
+def process_started(pid: int) -> float | None:
+    """Seconds after boot at which ``pid`` started (``/proc/<pid>/stat``).
 
-    A zombie has exited: the robot run it was must be swept even before its parent reaps it.
+    psutil's ``create_time`` adds the boot time that the kernel derives from the wall clock, so it
+    moves by whole seconds when the clock is stepped; this does not, which makes it the identity to
+    compare: a live run judged dead by a moved clock would have its agents swept from under it.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Fields after the name (which may hold spaces and parentheses) start with the third, state;
+    # the 22nd is the start in clock ticks.
+    return int(stat[stat.rindex(")") + 2 :].split()[19]) / CLOCK_TICKS
+
+
+def is_same_process(pid: int, create_time: float | None, started: float | None = None) -> bool:
+    """True when ``pid`` still runs and is the process that had ``started`` (seconds after boot) or, in
+    records without it, ``create_time`` (not a reused pid).
+
+    ``create_time`` alone may differ by one whole second, the jitter of the boot time the kernel
+    reports as the clock is adjusted. A zombie has exited: the robot run it was must be swept even
+    before its parent reaps it.
     """
     current = process_create_time(pid)
     if current is None or not is_alive(pid):
         return False
-    return create_time is None or abs(current - create_time) < 0.01
+    if started is not None:
+        return process_started(pid) == started
+    if create_time is None:
+        return True
+    difference = current - create_time
+    return abs(round(difference)) <= 1 and abs(difference - round(difference)) < 0.005
 
 
 def is_alive(pid: int) -> bool:
@@ -96,9 +121,9 @@ def with_descendants(processes: Iterable[psutil.Process]) -> list[psutil.Process
     return list(everything.values())
 
 
-def interrupt(pid: int, create_time: float | None, grace: float) -> bool:
+def interrupt(pid: int, create_time: float | None, grace: float, started: float | None = None) -> bool:
     """SIGINT ``pid`` and wait up to ``grace`` seconds for it to exit; True when it did."""
-    if not is_same_process(pid, create_time):
+    if not is_same_process(pid, create_time, started):
         return True
     try:
         process = psutil.Process(pid)

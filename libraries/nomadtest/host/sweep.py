@@ -31,6 +31,8 @@ class AgentRecord:
     run_dir: str
     pid: int | None = None
     create_time: float | None = None
+    # Seconds after boot (processes.process_started): the identity a stepped clock does not move.
+    started: float | None = None
     driver_state_dir: str | None = None
     cgroup_parent: str = ""
     runtime: str | None = None
@@ -44,6 +46,7 @@ class AgentRecord:
             run_dir=str(agent.run_dir),
             pid=pid,
             create_time=processes.process_create_time(pid) if pid else None,
+            started=processes.process_started(pid) if pid else None,
             driver_state_dir=str(agent.driver_state_dir) if agent.driver_state_dir else None,
             cgroup_parent=agent.cgroup_parent,
             runtime=runtime,
@@ -68,7 +71,7 @@ def cleanup(
     run_dir = Path(record.run_dir)
     state_dir = Path(record.driver_state_dir) if record.driver_state_dir else None
     roots = []
-    if record.pid and not processes.interrupt(record.pid, record.create_time, grace):
+    if record.pid and not processes.interrupt(record.pid, record.create_time, grace, record.started):
         with contextlib.suppress(psutil.NoSuchProcess):
             roots.append(psutil.Process(record.pid))
     places = [run_dir] + ([state_dir] if state_dir and not _inside(state_dir, run_dir) else [])
@@ -136,6 +139,7 @@ class StateFile:
         content = {
             "pid": self.pid,
             "create_time": processes.process_create_time(self.pid),
+            "started": processes.process_started(self.pid),
             "agents": [asdict(record) for record in records],
             "networks": networks,
         }
@@ -157,13 +161,13 @@ def sweep(run_root: Path, grace: float = 2.0) -> list[str]:
     for path in sorted(state_dir.glob("*.json")):
         try:
             content = json.loads(path.read_text())
-            owner, created = int(content["pid"]), content.get("create_time")
+            owner, created, started = int(content["pid"]), content.get("create_time"), content.get("started")
             records = [AgentRecord(**_renamed(agent)) for agent in content["agents"]]
             networks = [netns.Network.from_dict(network) for network in content.get("networks", [])]
         except (OSError, ValueError, KeyError, TypeError) as error:
             report.append(f"Ignored unreadable state file {path}: {error}")
             continue
-        if owner == os.getpid() or processes.is_same_process(owner, created):
+        if owner == os.getpid() or processes.is_same_process(owner, created, started):
             continue
         for record in records:
             problems = cleanup(record, grace)

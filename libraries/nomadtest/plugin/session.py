@@ -225,6 +225,7 @@ class PluginSession:
             run_dir=str(self.run_dir),
             pid=pid,
             create_time=processes.process_create_time(pid) if pid else None,
+            started=processes.process_started(pid) if pid else None,
             driver_state_dir=self.cleanup_setting("state_dir") or None,
             cgroup_parent=self.cleanup_setting("cgroup_parent"),
             runtime=self.cleanup_setting("runtime") or None,
