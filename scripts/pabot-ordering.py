@@ -102,7 +102,7 @@ def ordering(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("outputs", type=Path, nargs="+", help="output.xml of runs (robot or pabot), first one first")
-    parser.add_argument("--processes", type=int, default=6, help="pabot's --processes (default 6)")
+    parser.add_argument("--processes", type=int, default=4, help="pabot's --processes (default 4)")
     parser.add_argument(
         "--group-under",
         type=float,
