@@ -22,7 +22,7 @@ ROBOT_COMMON := --outputdir $(RESULTS) --xunit xunit.xml --loglevel DEBUG:INFO
 # After the suites: nothing the run started may be left on the host.
 LEFTOVERS    := $(PYTHON) scripts/check-leftovers.py --baseline $(RESULTS)/leftovers-before.json
 # With 6 processes the run was a fifth shorter (its longest suites mostly wait), but the CPU share
-# test read above its bound in 3 runs of 13: its four sampling windows fall on different load.
+# test read above its bound in 3 runs of 19: its four sampling windows fall on different load.
 PABOT_PROCESSES ?= 4
 # Longest suites first (scripts/pabot-ordering.py writes the file from a run's output.xml), so no
 # long suite starts last while the other workers idle, and short suites in groups of one robot
