@@ -11,9 +11,9 @@ waited on the lock while holding a process, and the lock passed on only when the
 happened to be handed out. The CPU suite is the exception (SETTLED): it measures how CFS shares
 the cores between two tasks, which holds only on average, and at the start of a run, when every
 process starts agents and clusters at once, it read 0.41 and 0.46 instead of about 0.25. It is
-an item of its own, placed by its own time but never among the first ``--processes`` + 1 (the
-first ``--processes`` start together; one place to spare, as `make test-all` leaves some suites
-out); it waits for the lock if the others still hold it.
+an item of its own, placed by its own time; if that is among the first ``--processes``, which
+start together, it moves to place ``--processes`` + 2 (one place to spare, as `make test-all`
+leaves some suites out). It waits for the lock if the others still hold it.
 
 Short suites are packed into groups (``{`` ... ``}``), each group run by one robot process: a
 robot process costs about a second of CPU before its first test (Python, Robot Framework and the
@@ -72,7 +72,7 @@ def ordering(
     group_seconds: float = GROUP_SECONDS,
 ) -> list[list[str]]:
     """Longest first, each item the suites one robot process runs: the timing suites together but for
-    the SETTLED ones, which come after the first ``processes`` + 1 items; unlocked suites shorter than
+    the SETTLED ones, kept out of the first ``processes`` items; unlocked suites shorter than
     ``group_under`` packed longest first into groups of up to ``group_seconds``; the others alone."""
     timing = sorted((suite for suite in suites if suite[2] and suite[0] not in SETTLED), key=lambda suite: -suite[1])
     items = [
