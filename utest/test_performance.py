@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from Performance import Performance
 
 from nomadtest import robotvars
 from nomadtest.listener import OUTSIDE_ROBOT
@@ -396,24 +397,52 @@ class FakeClock:
         self.now += seconds
 
 
+def sampled(client: FakeStatsClient, state: dict, alloc_id: str = "alloc-1") -> usage.Sampled:
+    one = usage.Series("label", "job", alloc_id, "app", usage.TaskLimits(256 * 2**20, 500.0))
+    return usage.Sampled(one, client, lambda: state)
+
+
 def test_sampling_reads_at_each_interval_for_the_whole_duration():
     clock = FakeClock()
     client = FakeStatsClient([{"at": float(second)} for second in range(1, 11)])
-    sampled = usage.sample_series(series(), client, 3.0, 1.0, lambda: {"State": "running"}, clock.sleep, clock)
-    assert client.calls == 4 and len(sampled.samples) == 4 and clock.now == pytest.approx(3.0)
-    assert not sampled.ended_early
+    task = sampled(client, {"State": "running"})
+    usage.sample_series([task], 3.0, 1.0, clock.sleep, clock)
+    assert client.calls == 4 and len(task.series.samples) == 4 and clock.now == pytest.approx(3.0)
+    assert not task.series.ended_early
 
 
 def test_sampling_ends_when_the_task_does():
     clock = FakeClock()
-    client = FakeStatsClient([{"at": 1.0}, {"at": 2.0}, None])
-    sampled = usage.sample_series(series(), client, 30.0, 1.0, lambda: {"State": "dead"}, clock.sleep, clock)
-    assert len(sampled.samples) == 2 and sampled.ended_early == "task 'app' ended after 2.0 s"
+    task = sampled(FakeStatsClient([{"at": 1.0}, {"at": 2.0}, None]), {"State": "dead"})
+    usage.sample_series([task], 30.0, 1.0, clock.sleep, clock)
+    assert len(task.series.samples) == 2 and task.series.ended_early == "task 'app' ended after 2.0 s"
+
+
+def test_tasks_sampled_together_are_read_at_the_same_ticks_until_each_ends():
+    clock = FakeClock()
+    seen: list[tuple[str, float]] = []
+
+    class Recording(FakeStatsClient):
+        def __init__(self, name: str, readings: list[dict | None]) -> None:
+            super().__init__(readings)
+            self.name = name
+
+        def get(self, path: str):
+            seen.append((self.name, clock.now))
+            return super().get(path)
+
+    lasting = sampled(Recording("lasting", [{"at": float(second)} for second in range(1, 11)]), {"State": "running"})
+    ending = sampled(Recording("ending", [{"at": 1.0}, None]), {"State": "dead"})
+    usage.sample_series([lasting, ending], 3.0, 1.0, clock.sleep, clock)
+    assert seen[:4] == [("lasting", 0.0), ("ending", 0.0), ("lasting", 1.0), ("ending", 1.0)]
+    assert [name for name, _ in seen[4:]] == ["lasting", "lasting"]
+    assert len(lasting.series.samples) == 4 and not lasting.series.ended_early
+    assert len(ending.series.samples) == 1 and ending.series.ended_early == "task 'app' ended after 1.0 s"
 
 
 def test_a_sampling_interval_must_be_positive():
     with pytest.raises(ValueError, match="more than 0"):
-        usage.sample_series(series(), FakeStatsClient([]), 3.0, 0.0, dict)
+        usage.sample_series([sampled(FakeStatsClient([]), {})], 3.0, 0.0)
 
 
 ALLOCATION = {
@@ -655,3 +684,11 @@ def test_under_pabot_pabots_lock_is_taken_first_and_let_go_when_the_host_lock_is
     assert server.holder == "worker-1"
     locks.release()
     assert server.holder is None and not locks.held
+
+
+def test_sampling_several_tasks_wants_one_label_per_job():
+    library = Performance()
+    with pytest.raises(ValueError, match="one label per job: 2 job"):
+        library.sample_resource_usage_of_tasks("a", "b", labels=["only one"])
+    with pytest.raises(ValueError, match="at least one job"):
+        library.sample_resource_usage_of_tasks()

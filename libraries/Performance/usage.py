@@ -72,6 +72,43 @@ class ResourceUsage(LibraryComponent):
         window = taskusage.TaskWindow(job_id, task, alloc_id, agent, duration, interval)
         return taskusage.sample(window, label, timeout, self.library.series).samples
 
+    @keyword(tags=[PERFORMANCE, QUERY])
+    def sample_resource_usage_of_tasks(
+        self,
+        *job_ids: str,
+        duration: timedelta = DEFAULT_DURATION,
+        interval: timedelta = DEFAULT_INTERVAL,
+        task: str | None = None,
+        labels: list[str] | None = None,
+        timeout: timedelta = taskusage.FIRST_READING_TIMEOUT,
+        agent: str | None = None,
+    ) -> list[list[dict[str, Any]]]:
+        """Samples several jobs' tasks over the same seconds; returns one series per job, in the order given.
+
+        Use it to compare tasks with each other, such as the CPU shares of tasks that compete for
+        the host: at every ``interval`` each task is read in turn, so load beside them that
+        changes during the ``duration`` weighs on all alike. Sampled one after the other with
+        `Sample Task Resource Usage`, they would each see other seconds.
+
+        Sampling starts once Nomad has a reading of every task (each waited for up to
+        ``timeout``). Each series is as `Sample Task Resource Usage` returns it: readings with
+        ``elapsed``, cut short if its task ends. Each job's only task is read, or its ``task``
+        (a task of that name in every job), in its latest allocation. ``labels`` name the
+        series in `Plot Metrics`, one per job (default: the job ids).
+
+        Example:
+        | ${small} | ${large} = | `Sample Resource Usage Of Tasks` | ${job_a} | ${job_b} | duration=8s |
+        | ${mhz} = | Evaluate | statistics.fmean([s["cpu_total_ticks"] for s in $small[1:]]) | modules=statistics | | |
+        """
+        if not job_ids:
+            raise ValueError("Name at least one job to sample.")
+        names = list(labels) if labels is not None else [None] * len(job_ids)
+        if len(names) != len(job_ids):
+            raise ValueError(f"Give one label per job: {len(job_ids)} job(s), {len(names)} label(s).")
+        windows = [taskusage.TaskWindow(job, task, None, agent, duration, interval) for job in job_ids]
+        sampled = taskusage.sample_together(windows, names, timeout, self.library.series)
+        return [series.samples for series in sampled]
+
     @keyword(tags=[PERFORMANCE, ASSERTION])
     def task_memory_usage_should_stay_below(
         self,

@@ -19,6 +19,8 @@ Test Tags         area:performance    story:performance    needs:local-agents
 ${BURN_SECONDS}    120
 # Enough for the check; `make bench` samples longer (bench/sampling.py).
 ${CPU_WINDOW}      4s
+# Both burners are sampled over the same seconds.
+${SHARE_WINDOW}    8s
 
 
 *** Test Cases ***
@@ -40,8 +42,9 @@ Busy Tasks Share The CPU In Proportion To Their cpu
     ${threads}=    Evaluate    2 * os.cpu_count()    modules=os
     ${small}=    Submit CPU Burner    ${threads}    ${BURN_SECONDS}    cpu=${500}
     ${large}=    Submit CPU Burner    ${threads}    ${BURN_SECONDS}    cpu=${1500}
-    ${small_mhz}    ${large_mhz}=    Mean CPU Of Two Tasks Side By Side    ${small}    ${large}
-    ...    cpu = 500 burner beside cpu = 1500    cpu = 1500 burner beside cpu = 500
+    ${small_mhz}    ${large_mhz}=    Mean CPU Of Tasks Side By Side    ${{ [$small, $large] }}
+    ...    ${{ ["cpu = 500 burner beside cpu = 1500", "cpu = 1500 burner beside cpu = 500"] }}
+    ...    duration=${SHARE_WINDOW}
     ${share}=    Evaluate    $small_mhz / ($small_mhz + $large_mhz)
     Record Metric    cpu_share_of_500_beside_1500    ${share}    ratio
     Should Be True    0.10 < ${share} < 0.40
@@ -56,16 +59,3 @@ CPU Burner At cpu = 500 Is Throttled To 500 MHz
     ${job}=    Submit CPU Burner    2    ${BURN_SECONDS}    cpu=${500}    config=${{ {"cpu_hard_limit": True} }}
     ${mhz}=    Task Should Be Throttled To Its CPU Limit    ${job}    duration=${CPU_WINDOW}
     Record Metric    cpu_500_burner_cpu    ${mhz}    MHz
-
-
-*** Keywords ***
-Mean CPU Of Two Tasks Side By Side
-    [Documentation]    The mean CPU use in MHz of ``first`` and of ``second`` over the same span: windows of
-    ...    ${CPU_WINDOW} sampled first, second, second, first, so that load beside the run changing
-    ...    meanwhile weighs on both alike.
-    [Arguments]    ${first}    ${second}    ${first_label}    ${second_label}
-    ${first_early}=    Mean CPU Of Task    ${first}    ${first_label}    duration=${CPU_WINDOW}
-    ${second_early}=    Mean CPU Of Task    ${second}    ${second_label}    duration=${CPU_WINDOW}
-    ${second_late}=    Mean CPU Of Task    ${second}    ${second_label} (later)    duration=${CPU_WINDOW}
-    ${first_late}=    Mean CPU Of Task    ${first}    ${first_label} (later)    duration=${CPU_WINDOW}
-    RETURN    ${{ ($first_early + $first_late) / 2 }}    ${{ ($second_early + $second_late) / 2 }}

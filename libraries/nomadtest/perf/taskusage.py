@@ -54,8 +54,35 @@ def current_reading(
 
 def sample(window: TaskWindow, label: str | None, timeout: timedelta, kept: list[usage.Series]) -> usage.Series:
     """Sample the task from Nomad's first reading of it on (waited for up to ``timeout``), or until it ends."""
-    length = Deadline(window.duration).seconds
-    step = Deadline(window.interval).seconds
+    return sample_together([window], [label], timeout, kept)[0]
+
+
+def sample_together(
+    windows: list[TaskWindow], labels: list[str | None], timeout: timedelta, kept: list[usage.Series]
+) -> list[usage.Series]:
+    """Sample the tasks over the same seconds, once Nomad has a reading of each (each waited for up to ``timeout``).
+
+    The windows share the first one's duration and interval.
+    """
+    length = Deadline(windows[0].duration).seconds
+    step = Deadline(windows[0].interval).seconds
+    ready = [_ready_to_sample(window, label, timeout) for window, label in zip(windows, labels, strict=True)]
+    sampled = [each for each, _ in ready]
+    usage.sample_series(sampled, length, step)
+    for each, first in ready:
+        if not each.series.samples:  # it ended before the first tick: its one reading is all there is
+            each.series.add(first)
+        kept.append(each.series)
+        _log_sampled(each.series)
+    return [each.series for each in sampled]
+
+
+def _ready_to_sample(window: TaskWindow, label: str | None, timeout: timedelta) -> tuple[usage.Sampled, dict[str, Any]]:
+    """The task's empty series and Nomad's first reading of it, once it started and was read (each within ``timeout``).
+
+    The first reading is kept aside: sampling reads every task at its first tick, so that all
+    series start together.
+    """
     client, alloc, name = _started_task(window.job_id, window.task, window.alloc_id, Deadline(timeout), window.agent)
     first = _first_reading(client, alloc, name, Deadline(timeout))
     series = usage.Series(
@@ -66,16 +93,16 @@ def sample(window: TaskWindow, label: str | None, timeout: timedelta, kept: list
         limits=usage.task_limits(alloc, name),
         owner=current_owner(),
     )
-    series.add(first)
-    usage.sample_series(series, client, length, step, lambda: _task_state(client, alloc["ID"], name))
-    kept.append(series)
+    return usage.Sampled(series, client, lambda: _task_state(client, alloc["ID"], name)), first
+
+
+def _log_sampled(series: usage.Series) -> None:
     ended = f"; sampling ended early: {series.ended_early}" if series.ended_early else ""
     logger.info(
-        f"Sampled task '{name}' (allocation {lookup.short(alloc['ID'])}) {len(series.samples)} time(s) "
+        f"Sampled task '{series.task}' (allocation {lookup.short(series.alloc_id)}) {len(series.samples)} time(s) "
         f"over {series.samples[-1]['elapsed']:.1f} s{ended}. Limits: memory {usage.mib(series.limits.memory)}, "
         f"CPU {series.limits.cpu_mhz:.0f} MHz.\n{usage.describe_samples(series.samples)}"
     )
-    return series
 
 
 def memory_should_stay_below(window: TaskWindow, limit: str | None, measure: str, kept: list[usage.Series]) -> int:

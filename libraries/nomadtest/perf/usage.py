@@ -219,34 +219,52 @@ def wait_for_first_reading(
     )
 
 
+@dataclass
+class Sampled:
+    """A series being sampled: where its task's readings come from and how to tell that it ended."""
+
+    series: Series
+    client: NomadClient
+    task_state: Callable[[], dict | None]
+
+
 def sample_series(
-    series: Series,
-    client: NomadClient,
+    sampled: list[Sampled],
     duration: float,
     interval: float,
-    task_state: Callable[[], dict | None],
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> Series:
-    """Read the task's usage every ``interval`` seconds for ``duration`` seconds, or until it ends."""
+) -> None:
+    """Read every task's usage at each ``interval`` for ``duration`` seconds, until each ends.
+
+    All tasks are read at each tick, one after the other, so that their readings cover the same
+    seconds: load beside them that changes meanwhile weighs on all alike.
+    """
     if interval <= 0:
         raise ValueError("The sampling interval must be more than 0 seconds.")
     start = clock()
     tick = 0
-    while True:
-        sample = read_usage(client, series.alloc_id, series.task)
-        if sample is None:
-            state = task_state() or {}
-            if state.get("State") == "dead" or not state:
-                series.ended_early = f"task '{series.task}' ended after {clock() - start:.1f} s"
-                return series
-        else:
-            series.add(sample)
+    live = list(sampled)
+    while live:
+        for each in list(live):
+            if not _read_into(each):
+                each.series.ended_early = f"task '{each.series.task}' ended after {clock() - start:.1f} s"
+                live.remove(each)
         tick += 1
         next_at = start + tick * interval
         if next_at > start + duration + 1e-9:
-            return series
+            return
         sleep(max(next_at - clock(), 0.0))
+
+
+def _read_into(sampled: Sampled) -> bool:
+    """Add the task's latest reading to its series; False once the task ended."""
+    sample = read_usage(sampled.client, sampled.series.alloc_id, sampled.series.task)
+    if sample is not None:
+        sampled.series.add(sample)
+        return True
+    state = sampled.task_state() or {}
+    return bool(state) and state.get("State") != "dead"
 
 
 # -- judging ---------------------------------------------------------------------------------------------
