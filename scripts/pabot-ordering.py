@@ -8,12 +8,7 @@ costs time, never coverage.
 Timing suites (``area:performance``) hold one measurement lock, so they run one after another
 whatever the order: one robot process runs them, as one item as long as all of them. Apart, each
 waited on the lock while holding a process, and the lock passed on only when the next of them
-happened to be handed out. The CPU suite is the exception (SETTLED): it measures how CFS shares
-the cores between two tasks, which holds only on average, and at the start of a run, when every
-process starts agents and clusters at once, it read 0.41 and 0.46 instead of about 0.25. It is
-an item of its own, placed by its own time; if that is among the first ``--processes``, which
-start together, it moves to place ``--processes`` + 2 (one place to spare, as `make test-all`
-leaves some suites out). It waits for the lock if the others still hold it.
+happened to be handed out.
 
 Short suites are packed into groups (``{`` ... ``}``), each group run by one robot process: a
 robot process costs about a second of CPU before its first test (Python, Robot Framework and the
@@ -33,8 +28,6 @@ from pathlib import Path
 
 from robot.api import ExecutionResult, ResultVisitor
 
-# Timing suites that must not start with the run (see above).
-SETTLED = ("Suites.Performance.Cpu",)
 # A suite of fewer seconds than this shares a robot process with others, up to GROUP_SECONDS in all.
 GROUP_UNDER = 15.0
 GROUP_SECONDS = 30.0
@@ -67,24 +60,19 @@ def _waited(keyword) -> float:
 
 def ordering(
     suites: list[tuple[str, float, bool]],
-    processes: int,
     group_under: float = GROUP_UNDER,
     group_seconds: float = GROUP_SECONDS,
 ) -> list[list[str]]:
-    """Longest first, each item the suites one robot process runs: the timing suites together but for
-    the SETTLED ones, kept out of the first ``processes`` items; unlocked suites shorter than
-    ``group_under`` packed longest first into groups of up to ``group_seconds``; the others alone."""
-    timing = sorted((suite for suite in suites if suite[2] and suite[0] not in SETTLED), key=lambda suite: -suite[1])
-    items = [
-        ([name], elapsed)
-        for name, elapsed, locked in suites
-        if name in SETTLED or (not locked and elapsed >= group_under)
-    ]
+    """Longest first, each item the suites one robot process runs: the timing suites together; unlocked
+    suites shorter than ``group_under`` packed longest first into groups of up to ``group_seconds``;
+    the others alone."""
+    timing = sorted((suite for suite in suites if suite[2]), key=lambda suite: -suite[1])
+    items = [([name], elapsed) for name, elapsed, locked in suites if not locked and elapsed >= group_under]
     if timing:
         items.append(([name for name, _, _ in timing], sum(elapsed for _, elapsed, _ in timing)))
     groups: list[tuple[list[str], float]] = []
     for name, elapsed, locked in sorted(suites, key=lambda suite: -suite[1]):
-        if locked or elapsed >= group_under or name in SETTLED:
+        if locked or elapsed >= group_under:
             continue
         fits = next((index for index, group in enumerate(groups) if group[1] + elapsed <= group_seconds), None)
         if fits is None:
@@ -92,17 +80,12 @@ def ordering(
         else:
             names, total = groups[fits]
             groups[fits] = ([*names, name], total + elapsed)
-    order = [names for names, _ in sorted(items + groups, key=lambda item: -item[1])]
-    for settled in [names for names in order[:processes] if names[0] in SETTLED]:
-        order.remove(settled)
-        order.insert(min(processes + 1, len(order)), settled)
-    return order
+    return [names for names, _ in sorted(items + groups, key=lambda item: -item[1])]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("outputs", type=Path, nargs="+", help="output.xml of runs (robot or pabot), first one first")
-    parser.add_argument("--processes", type=int, default=4, help="pabot's --processes (default 4)")
     parser.add_argument(
         "--group-under",
         type=float,
@@ -123,7 +106,7 @@ def main() -> int:
         print(f"{', '.join(map(str, args.outputs))}: no suite with tests.", file=sys.stderr)
         return 1
     # pabot reads every line of the file as an item: no room for comments.
-    for names in ordering(times.suites, args.processes, args.group_under, args.group_seconds):
+    for names in ordering(times.suites, args.group_under, args.group_seconds):
         lines = [f"--suite {name}" for name in names]
         print("\n".join(["{", *lines, "}"] if len(lines) > 1 else lines))
     for name, elapsed, locked in sorted(times.suites, key=lambda suite: -suite[1]):

@@ -14,20 +14,13 @@ ORDERING_FILE = SCRIPT.parents[1] / "suites" / "pabot-ordering.txt"
 
 def test_longest_first_and_the_timing_suites_one_item_as_long_as_all_of_them():
     suites = [("a", 20.0, False), ("cpu", 60.0, True), ("b", 100.0, False), ("mem", 55.0, True), ("c", 16.0, False)]
-    assert ordering_script.ordering(suites, processes=2) == [["cpu", "mem"], ["b"], ["a"], ["c"]]
-
-
-def test_the_cpu_suite_runs_alone_and_not_with_the_runs_first_processes():
-    cpu = "Suites.Performance.Cpu"
-    suites = [(cpu, 60.0, True), ("mem", 30.0, True), ("long", 50.0, False), ("other", 40.0, False)]
-    suites.append(("short", 20.0, False))
-    assert ordering_script.ordering(suites, processes=2) == [["long"], ["other"], ["mem"], [cpu], ["short"]]
+    assert ordering_script.ordering(suites) == [["cpu", "mem"], ["b"], ["a"], ["c"]]
 
 
 def test_short_suites_share_robot_processes_in_groups_of_limited_length_placed_by_their_total():
     suites = [("long", 40.0, False), ("a", 12.0, False), ("b", 10.0, False), ("c", 9.0, False), ("d", 2.0, False)]
     suites.append(("timed", 3.0, True))
-    order = ordering_script.ordering(suites, processes=2, group_under=15.0, group_seconds=25.0)
+    order = ordering_script.ordering(suites, group_under=15.0, group_seconds=25.0)
     assert order == [["long"], ["a", "b", "d"], ["c"], ["timed"]]
 
 
