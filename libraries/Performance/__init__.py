@@ -45,7 +45,8 @@ class Performance(NomadLibrary):
 
     `Get Task Resource Usage` reads what Nomad's allocation stats API
     (``/v1/client/allocation/<id>/stats``) reports for a task, which the driver's ``TaskStats``
-    feeds; `Sample Task Resource Usage` reads it every ``interval`` for a ``duration``. Nomad
+    feeds; `Sample Task Resource Usage` reads it every ``interval`` for a ``duration``, and
+    `Sample Resource Usage Of Tasks` reads several tasks over the same seconds, to compare them. Nomad
     collects these figures only when the agent's config has ``telemetry {
     publish_allocation_metrics = true }``: start it with `Start Nomad Server
     extra_hcl=...` (``resources/performance.resource`` has the block as ``${STATISTICS HCL}``).
