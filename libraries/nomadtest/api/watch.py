@@ -13,6 +13,9 @@ from nomadtest.waiting import MAX_BLOCK_SECONDS, Deadline, Outcome, Pending
 
 # How soon an unreachable agent (restarting) is asked again.
 UNREACHABLE_PAUSE = 0.1
+# How soon a query answered with index 0 is asked again: Nomad has nothing to block on yet (an empty
+# table, such as the node list before the first client registers) and answers index 0 at once.
+UNBLOCKABLE_PAUSE = 0.05
 
 
 def watch(
@@ -48,3 +51,5 @@ def watch(
         outcome = check(reply.data)
         if not isinstance(outcome, Pending) or deadline.expired:
             return outcome
+        if reply.index == 0:
+            time.sleep(min(UNBLOCKABLE_PAUSE, deadline.remaining()))
