@@ -1,12 +1,12 @@
 """Run the end-to-end suites again and again and report which tests flake.
 
-Runs ``make test-e2e`` (odd runs) and ``make test-e2e-parallel`` (even runs) ``--runs`` times,
-each into ``<results>/<n>/`` (its output.xml, console log, leftover check, exit status and time
-kept), then prints one row per test that did not pass every time (runs, fails, skips, the first
-failure message) and each run's leftover check, writes the same table for every test to
-``<results>/flakiness.tsv``, and combines every run's output.xml into one report with rebot.
-Exits 1 when any test failed in any run, any run left something behind, did not finish, or
-exited non-zero.
+Runs ``make test-e2e`` with every suite (odd runs: the framework's self-checks too) and ``make
+test-e2e-parallel`` (even runs) ``--runs`` times, each into ``<results>/<n>/`` (its output.xml,
+console log, leftover check, exit status and time kept), then prints one row per test that did
+not pass every time (runs, fails, skips, the first failure message) and each run's leftover
+check, writes the same table for every test to ``<results>/flakiness.tsv``, and combines every
+run's output.xml into one report with rebot. Exits 1 when any test failed in any run, any run left
+something behind, did not finish, or exited non-zero.
 
 A test that fails in some runs and passes in others is flaky; one that fails in every run is
 broken. Neither is retried: the table is there to find them and fix them.
@@ -240,7 +240,9 @@ def soak_run(number: int, results: Path, make: list[str], lock: Path | None, str
     print(f"soak run {number} ({mode}): make {target} into {directory}", flush=True)
     with held(lock), console.open("w") as log, burning(stress):
         started = time.monotonic()
-        rc = subprocess.run([*make, target, f"RESULTS={directory}"], stdout=log, stderr=subprocess.STDOUT).returncode
+        # E2E_SELECTION empty: serial runs take the framework's self-checks too, as pabot runs do.
+        command = [*make, target, f"RESULTS={directory}", "E2E_SELECTION="]
+        rc = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
         seconds = time.monotonic() - started
     record = {"rc": rc, "seconds": round(seconds, 1), "stress": " ".join(stress) if stress else None}
     (directory / RUN_RECORD).write_text(json.dumps(record) + "\n")

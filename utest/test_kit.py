@@ -11,6 +11,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from robot import api as robot_api
 
 from nomadtest import profiles
 from nomadtest.kit import cli, conformance, preflight
@@ -224,3 +225,24 @@ def test_the_e2e_suites_beyond_the_kit_and_the_kits_suites_are_every_suite_once(
         if path.is_dir() and any(path.rglob("*.robot")) and not path.name.startswith("_")
     ]
     assert sorted(beyond + kit) == sorted(top_level)
+
+
+def test_the_frameworks_self_checks_are_outside_the_kits_suites():
+    # make test-e2e leaves area:framework to make test-framework: the kit, which runs a driver team's
+    # driver, must hold no test of the framework, and so the split takes no test from it.
+    kit = {suite for level in conformance.LEVEL_SUITES.values() for suite in level}
+    tests = robot_api.TestSuiteBuilder().build(str(REPO_ROOT / "suites")).all_tests
+    framework = [test for test in tests if "area:framework" in test.tags]
+    assert framework
+    in_kit = [test.full_name for test in framework if kit & set(ancestors(test))]
+    assert in_kit == []
+    several_areas = [test.full_name for test in framework if sum(tag.startswith("area:") for tag in test.tags) > 1]
+    assert several_areas == []
+
+
+def ancestors(test) -> list[str]:
+    names, suite = [], test.parent
+    while suite is not None:
+        names.append(suite.full_name)
+        suite = suite.parent
+    return names

@@ -12,7 +12,7 @@ Library          ../libraries/RunRoots.py
 
 Test Teardown    Stop Test Agents
 
-Test Tags        story:agent-lifecycle    area:agents    needs:local-agents
+Test Tags        story:agent-lifecycle    area:framework    needs:local-agents
 
 
 *** Test Cases ***

@@ -5,7 +5,7 @@ Documentation    Story: multi-node clusters. Stopping a cluster whose clients ru
 Resource         ../../resources/cluster.resource
 Library          ../libraries/RunRoots.py
 
-Test Tags        area:cluster    story:multi-node    needs:local-agents
+Test Tags        area:framework    story:multi-node    needs:local-agents
 
 
 *** Test Cases ***

@@ -6,7 +6,7 @@ Documentation    Story: a stable public API. A suite written against an earlier 
 Resource         ../../resources/common.resource
 Library          ../libraries/RunRoots.py
 
-Test Tags        area:api    story:stable-api    needs:local-agents
+Test Tags        area:framework    story:stable-api    needs:local-agents
 
 
 *** Test Cases ***

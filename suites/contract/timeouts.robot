@@ -7,14 +7,14 @@ Documentation    Story: no hung runs. Every test without a timeout of its own ge
 Resource         ../../resources/common.resource
 Library          ../libraries/RunRoots.py
 
-Test Tags        area:api    story:no-hung-runs    needs:local-agents    needs:crunjar-diagnostics
+Test Tags        area:framework    story:no-hung-runs    needs:local-agents    needs:crunjar-diagnostics
 
 
 *** Variables ***
 ${FIXTURE}    ${CURDIR}/../_fixtures/hanging_driver.robot
 # The fixture's safety net; its waits ask for 10 minutes, far beyond it.
 ${NET}        20s
-# The fixture's Nomad timeout: the teardown's purge waits half of it on the hung allocation.
+# The fixture's Nomad timeout, the bound of its agent start.
 ${NOMAD}      20s
 # What a wait cut short by the test's timeout says after its own headline.
 ${CUT}        (all the test's timeout left of the 10 minutes asked)

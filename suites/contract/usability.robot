@@ -9,7 +9,7 @@ Library           ../libraries/RunRoots.py
 Suite Setup       Start Shared Nomad Agent
 Suite Teardown    Stop All Nomad Servers
 
-Test Tags         area:api    story:first-suite    needs:local-agents
+Test Tags         area:framework    story:first-suite    needs:local-agents
 
 
 *** Test Cases ***

@@ -11,7 +11,7 @@ Library           NomadServer    nomad_bin=/bin/true    AS    NotNomad
 Suite Setup       Prepare Bad Inputs
 Suite Teardown    Clean Up Bad Inputs
 
-Test Tags         area:errors    story:bad-input    needs:local-agents
+Test Tags         area:framework    story:bad-input    needs:local-agents
 
 
 *** Variables ***

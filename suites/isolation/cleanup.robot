@@ -7,7 +7,7 @@ Library          Process
 Resource         ../../resources/common.resource
 Library          ../libraries/RunRoots.py
 
-Test Tags        story:isolation    area:agents    needs:local-agents
+Test Tags        story:isolation    area:framework    needs:local-agents
 
 
 *** Test Cases ***

@@ -7,7 +7,7 @@ Documentation    Story: interrupted runs. A robot run stopped by one Ctrl-C (SIG
 
 Resource         interruption.resource
 
-Test Tags        story:interruption    area:agents
+Test Tags        story:interruption    area:framework
 
 
 *** Test Cases ***

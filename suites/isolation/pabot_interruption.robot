@@ -6,7 +6,7 @@ Documentation    Story: interrupted runs, under pabot. Ctrl-C (SIGINT) to pabot 
 
 Resource         interruption.resource
 
-Test Tags        story:interruption    area:agents
+Test Tags        story:interruption    area:framework
 
 
 *** Test Cases ***

@@ -6,7 +6,7 @@ Library          OperatingSystem
 Resource         ../../resources/recovery.resource
 Library          ../libraries/RunRoots.py
 
-Test Tags        story:recovery    area:recovery    needs:local-agents
+Test Tags        story:recovery    area:framework    needs:local-agents
 
 
 *** Variables ***
