@@ -3,7 +3,8 @@ Documentation     Story: multi-node clusters. A client node that dies or is cut 
 ...               seconds, its allocations are replaced on another node, and when the node comes back Nomad
 ...               reconciles and nothing of the old allocation is left on it. One server and three clients,
 ...               each a test host in a network namespace; each test brings its node back before it ends.
-...               Four agents take about 350 MiB; no pabot lock is needed beside the other suites.
+...               Four agents take about 350 MiB; no pabot lock is needed beside the other suites. Two tests
+...               check what the framework's waits make of a dead node (area:framework, not in test-e2e).
 
 Resource          ../../resources/cluster.resource
 
@@ -55,6 +56,7 @@ The Replacement Of A Killed Node's Allocation Is A New Allocation, Not Another O
     [Documentation]    Two allocations spread over the nodes; the node of the first is killed. What `Wait For
     ...    Replacement Allocation` returns is an allocation Nomad created to replace it (its PreviousAllocation),
     ...    never the second original, which was running on another node before the kill.
+    [Tags]    -area:cluster    area:framework
     ${job}=    Start Service On Cluster    ${2}    spread=${True}
     ${originals}=    Get Job Allocations    ${job}
     VAR    ${first}=    ${originals}[0]
@@ -70,6 +72,7 @@ Reconciliation Does Not Count The Allocations Of A Down Node As Running
     ...    the allocation of a killed node lost: seen down, its node still lists it running. `Wait For Job To
     ...    Reconcile    running=3` does not count it and times out naming it; once the broker runs again and
     ...    the allocation is lost, it returns three running allocations, that one not among them.
+    [Tags]    -area:cluster    area:framework
     ${job}=    Start Service On Cluster    ${3}    spread=${True}
     ${alloc}=    Get Allocation    ${job}
     Pause Nomad Evaluations    ${True}
