@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from types import SimpleNamespace
 
@@ -10,6 +11,7 @@ import pytest
 from conftest import fake_agent
 
 from nomadtest.agents import agentlog, nodes, readiness, sessions
+from nomadtest.agents.stopping import AgentStopper
 from nomadtest.listener import OUTSIDE_ROBOT, OwnershipListener, current_owner, owned_by
 from nomadtest.registry import Agent, Registry
 from nomadtest.waiting import Deadline
@@ -141,3 +143,24 @@ def test_use_nomad_agent_makes_the_named_agent_current_and_returns_the_previous(
     assert registry.find() is first
     with pytest.raises(RuntimeError, match=r"No Nomad agent named 'third'; running: second, first\."):
         sessions.use("third")
+
+
+LISTENER = (
+    "import socket, sys, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "
+    "print(s.getsockname()[1], flush=True); time.sleep(30)"
+)
+
+
+@pytest.mark.parametrize("names_run_dir", [True, False])
+def test_a_stopped_agents_port_counts_as_left_only_when_its_holder_is_the_agents(tmp_path, names_run_dir):
+    # Under pabot another run's agent bound a port a stopped cluster client had just freed.
+    run_dir = tmp_path / "nomad-1"
+    command = [sys.executable, "-c", LISTENER, *([str(run_dir)] if names_run_dir else [])]
+    holder = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(holder.stdout.readline())
+        problems = AgentStopper.ports_still_taken([port], run_dir, wait=0.3)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert problems == ([f"port {port} is still in use (pid {holder.pid})"] if names_run_dir else [])

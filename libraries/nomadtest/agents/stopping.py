@@ -16,7 +16,7 @@ from nomadtest.host import netns, sweep
 from nomadtest.host import ports as portlib
 from nomadtest.jobs import removal
 from nomadtest.registry import REGISTRY, Agent
-from nomadtest.waiting import Deadline, Done, Pending, poll
+from nomadtest.waiting import Deadline, Done, Outcome, Pending, poll
 
 
 class AgentStopper:
@@ -91,7 +91,7 @@ class AgentStopper:
     def stop_one(self, agent: Agent, grace: float) -> list[str]:
         ports = [agent.http_port, agent.rpc_port, agent.serf_port]
         problems, copy = self._remove(agent, grace)
-        problems += self.ports_still_taken(ports)
+        problems += self.ports_still_taken(ports, agent.run_dir)
         kept = f"its log is kept at {self.link(copy)}" if copy else "no copy of its log was kept"
         logger.info(f"Stopped Nomad agent '{agent.name}'; {kept}.", html=True)
         return problems
@@ -111,17 +111,43 @@ class AgentStopper:
         return problems, copy
 
     @staticmethod
-    def ports_still_taken(agent_ports: list[int], wait: float = 5.0) -> list[str]:
-        outcome = poll(
-            lambda: Pending(str(busy)) if (busy := portlib.busy_ports(agent_ports)) else Done(),
-            Deadline(wait),
-            interval=0.1,
-        )
-        if isinstance(outcome, Done):
+    def ports_still_taken(agent_ports: list[int], run_dir: Path, wait: float = 5.0) -> list[str]:
+        """The agent's ports still held once it stopped, unless by a process plainly not the agent's.
+
+        A freed port is anyone's: another run's agent or a task may bind it at once (under pabot it
+        happened within the 5 s this waits). Such a holder names nothing of ``run_dir``.
+        """
+
+        taken: dict[int, int | None] = {}
+
+        def check() -> Outcome:
+            busy = portlib.busy_ports(agent_ports)
+            holders = _holders(busy) if busy else {}
+            taken.clear()
+            taken.update({port: holders.get(port) for port in busy if not _elsewhere(holders.get(port), run_dir)})
+            return Pending(f"ports {sorted(taken)}") if taken else Done()
+
+        if isinstance(poll(check, Deadline(wait), interval=0.1), Done):
             return []
-        busy = portlib.busy_ports(agent_ports)
-        holders = {}
-        for connection in psutil.net_connections(kind="inet"):
-            if connection.laddr and connection.laddr.port in busy and connection.pid:
-                holders[connection.laddr.port] = connection.pid
-        return [f"port {port} is still in use (pid {holders.get(port, 'unknown')})" for port in busy]
+        return [f"port {port} is still in use (pid {pid or 'unknown'})" for port, pid in taken.items()]
+
+
+def _holders(ports: list[int]) -> dict[int, int]:
+    """The pid listening on or connected from each of ``ports``, where the host lets us see it."""
+    holders = {}
+    for connection in psutil.net_connections(kind="inet"):
+        if connection.laddr and connection.laddr.port in ports and connection.pid:
+            holders[connection.laddr.port] = connection.pid
+    return holders
+
+
+def _elsewhere(pid: int | None, run_dir: Path) -> bool:
+    """Whether process ``pid`` is known and names nothing of ``run_dir`` in its command line or working dir."""
+    if pid is None:
+        return False
+    try:
+        process = psutil.Process(pid)
+        named = " ".join([*process.cmdline(), process.cwd()])
+    except psutil.Error:
+        return False
+    return str(run_dir) not in named
