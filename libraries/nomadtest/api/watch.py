@@ -13,8 +13,7 @@ from nomadtest.waiting import MAX_BLOCK_SECONDS, Deadline, Outcome, Pending
 
 # How soon an unreachable agent (restarting) is asked again.
 UNREACHABLE_PAUSE = 0.1
-# How soon a query answered with index 0 is asked again: Nomad has nothing to block on yet (an empty
-# table, such as the node list before the first client registers) and answers index 0 at once.
+# How soon a query is asked again when Nomad answered index 0 even to one asking it to block.
 UNBLOCKABLE_PAUSE = 0.05
 
 
@@ -46,10 +45,14 @@ def watch(
             time.sleep(min(UNREACHABLE_PAUSE, deadline.remaining()))
             index = 0
             continue
+        # Index 0: nothing was written there yet (the node list before the first client registers), and
+        # Nomad answers index 0 at once. Asked with index 1, which no table has (raft's first entry is its
+        # configuration), it blocks until the first write instead of being asked again and again.
+        unblockable = reply.index == 0 and index == 1
         # Nomad's index only grows; if it ever goes back (a restored snapshot), start over.
-        index = reply.index if reply.index >= index else 0
+        index = 1 if reply.index == 0 else reply.index if reply.index >= index else 0
         outcome = check(reply.data)
         if not isinstance(outcome, Pending) or deadline.expired:
             return outcome
-        if reply.index == 0:
+        if unblockable:
             time.sleep(min(UNBLOCKABLE_PAUSE, deadline.remaining()))
