@@ -16,7 +16,7 @@ from nomadtest.host import netns, sweep
 from nomadtest.host import ports as portlib
 from nomadtest.jobs import removal
 from nomadtest.registry import REGISTRY, Agent
-from nomadtest.waiting import Deadline, Done, Outcome, Pending, poll
+from nomadtest.waiting import Deadline, Done, Pending, poll
 
 
 class AgentStopper:
@@ -112,24 +112,23 @@ class AgentStopper:
 
     @staticmethod
     def ports_still_taken(agent_ports: list[int], run_dir: Path, wait: float = 5.0) -> list[str]:
-        """The agent's ports still held once it stopped, unless by a process plainly not the agent's.
+        """The agent's ports still held ``wait`` seconds after it stopped, unless by a process plainly not its.
 
-        A freed port is anyone's: another run's agent or a task may bind it at once (under pabot it
-        happened within the 5 s this waits). Such a holder names nothing of ``run_dir``.
+        A freed port is anyone's: another run's agent or a task may bind it at once (under pabot one did).
+        Such a holder names nothing of ``run_dir``. Holders are looked up once, at the end: listing every
+        socket of the host reads every process's open files.
         """
-
-        taken: dict[int, int | None] = {}
-
-        def check() -> Outcome:
-            busy = portlib.busy_ports(agent_ports)
-            holders = _holders(busy) if busy else {}
-            taken.clear()
-            taken.update({port: holders.get(port) for port in busy if not _elsewhere(holders.get(port), run_dir)})
-            return Pending(f"ports {sorted(taken)}") if taken else Done()
-
-        if isinstance(poll(check, Deadline(wait), interval=0.1), Done):
+        outcome = poll(
+            lambda: Pending(str(busy)) if (busy := portlib.busy_ports(agent_ports)) else Done(),
+            Deadline(wait),
+            interval=0.1,
+        )
+        if isinstance(outcome, Done):
             return []
-        return [f"port {port} is still in use (pid {pid or 'unknown'})" for port, pid in taken.items()]
+        busy = portlib.busy_ports(agent_ports)
+        holders = _holders(busy)
+        left = [port for port in busy if not _elsewhere(holders.get(port), run_dir)]
+        return [f"port {port} is still in use (pid {holders.get(port, 'unknown')})" for port in left]
 
 
 def _holders(ports: list[int]) -> dict[int, int]:
